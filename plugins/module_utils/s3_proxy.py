@@ -1,0 +1,402 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, glancestore.s3proxy contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Shared helpers for glancestore.s3proxy: proxy URLs, masking, validation,
+reading Glance's S3 store settings and naming the layer that failed."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import glob
+import os
+import re
+
+try:
+    from urllib.parse import quote, urlsplit
+except ImportError:  # pragma: no cover - Python 2 is not supported
+    from urllib import quote  # type: ignore
+    from urlparse import urlsplit  # type: ignore
+
+try:
+    import configparser
+except ImportError:  # pragma: no cover
+    import ConfigParser as configparser  # type: ignore
+
+
+MASK = '********'
+MIB = 1024 * 1024
+
+# The blueprint's five options, plus the two extras this collection adds.
+GLANCE_PROXY_OPTIONS = (
+    's3_store_enable_proxy',
+    's3_store_proxy_host',
+    's3_store_proxy_port',
+    's3_store_proxy_user',
+    's3_store_proxy_password',
+    's3_store_proxy_scheme',
+    's3_store_proxy_cacert',
+)
+
+STAGES = (
+    'config', 'proxy_connect', 'proxy_auth', 'proxy_denied',
+    'upstream_connect', 'tls', 's3_auth', 's3_permission', 'bucket', 'data',
+    'direct_path_open',
+)
+
+S3_AUTH_CODES = frozenset((
+    'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AuthorizationHeaderMalformed',
+    'InvalidToken', 'ExpiredToken', 'RequestTimeTooSkewed', 'InvalidSecurity',
+    'MissingSecurityHeader', 'AuthorizationQueryParametersError',
+))
+S3_PERMISSION_CODES = frozenset(('AccessDenied', 'AllAccessDisabled', 'AccountProblem'))
+BUCKET_CODES = frozenset(('NoSuchBucket', 'PermanentRedirect', 'InvalidBucketName', 'IllegalLocationConstraintException'))
+
+
+class CheckError(Exception):
+    """A failure tied to one layer of the Glance host -> proxy -> S3 path."""
+
+    def __init__(self, stage, msg, http_status=None, error_code=None):
+        super(CheckError, self).__init__(msg)
+        self.stage = stage
+        self.msg = msg
+        self.http_status = http_status
+        self.error_code = error_code
+
+
+# --------------------------------------------------------------------------
+# URLs and masking
+# --------------------------------------------------------------------------
+
+def _quote_cred(value):
+    # botocore unquote()s the user info of a proxy URL, so every reserved
+    # character has to be percent-encoded: '@' ':' '/' '%' '#' and friends.
+    return quote(value, safe='')
+
+
+def build_proxy_url(host, port, user=None, password=None, scheme='http'):
+    """Return the proxy URL botocore expects, credentials percent-encoded."""
+    if ':' in host and not host.startswith('['):
+        host = '[%s]' % host  # a bare IPv6 address
+    userinfo = ''
+    if user:
+        userinfo = '%s:%s@' % (_quote_cred(user), _quote_cred(password or ''))
+    return '%s://%s%s:%d' % (scheme, userinfo, host, int(port))
+
+
+def mask_proxy_url(url):
+    """Hide the password of a proxy URL; keep the user name visible."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    if '@' not in parts.netloc:
+        return url
+    userinfo, hostport = parts.netloc.rsplit('@', 1)
+    user = userinfo.split(':', 1)[0]
+    return '%s://%s:%s@%s%s' % (parts.scheme, user, MASK, hostport, parts.path or '')
+
+
+def secret_variants(secrets):
+    """Every form in which a secret could surface in a message."""
+    out = set()
+    for secret in secrets:
+        if not secret:
+            continue
+        out.add(secret)
+        out.add(_quote_cred(secret))
+        out.add(quote(secret))
+    # Longest first, so a secret that contains another is masked whole.
+    return sorted(out, key=len, reverse=True)
+
+
+def scrub(text, secrets):
+    """Mask every secret (raw or percent-encoded) inside ``text``."""
+    if text is None:
+        return None
+    text = str(text)
+    for variant in secret_variants(secrets):
+        text = text.replace(variant, MASK)
+    # Any user:password@ left in a URL (botocore's masking can leak).
+    return re.sub(r'(://[^:/@\s]*):[^@\s/]*@', r'\1:%s@' % MASK, text)
+
+
+# --------------------------------------------------------------------------
+# Validation
+# --------------------------------------------------------------------------
+
+def _is_ascii(value):
+    try:
+        value.encode('ascii')
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return False
+    return True
+
+
+def validate_settings(settings, source='module'):
+    """Return a list of (field, problem and fix) strings; empty when valid.
+
+    ``settings`` uses the module's parameter names. ``source`` says where the
+    values came from, so a message points at the right thing to edit.
+    """
+    errors = []
+    endpoint = settings.get('endpoint_url') or ''
+    if not endpoint:
+        errors.append('endpoint_url is empty: set the S3 endpoint, for example https://s3.example.com:443.')
+    elif not re.match(r'^https?://[^/\s]+', endpoint):
+        errors.append("endpoint_url %r has no scheme: write it as http://%s or https://%s"
+                      " (botocore rejects a bare host:port)." % (endpoint, endpoint, endpoint))
+    if not settings.get('bucket'):
+        errors.append('bucket is empty: set the bucket Glance stores images in.')
+
+    addressing = settings.get('addressing_style') or 'auto'
+    if addressing not in ('auto', 'path', 'virtual'):
+        errors.append('addressing_style %r is not one of auto, path, virtual.' % addressing)
+    elif addressing == 'virtual' and settings.get('bucket') and not is_dns_bucket(settings['bucket']):
+        errors.append('bucket %r is not DNS-safe, so virtual addressing cannot work:'
+                      ' use addressing_style path, or a bucket of lower-case letters,'
+                      ' digits and hyphens.' % settings['bucket'])
+
+    host = settings.get('proxy_host')
+    if host:
+        port = settings.get('proxy_port')
+        try:
+            port_ok = 1 <= int(port) <= 65535
+        except (TypeError, ValueError):
+            port_ok = False
+        if not port_ok:
+            errors.append('proxy_port %r is outside 1-65535: set the port the proxy listens on (often 3128 or 8080).' % (port,))
+        if settings.get('proxy_scheme', 'http') not in ('http', 'https'):
+            errors.append('proxy_scheme %r is not http or https.' % settings.get('proxy_scheme'))
+        if '://' in host or '/' in host or '@' in host:
+            errors.append('proxy_host %r must be a bare host name or address, without scheme, credentials or path.' % host)
+    user = settings.get('proxy_user')
+    password = settings.get('proxy_password')
+    if user and not password:
+        errors.append('proxy_user is set but proxy_password is empty: set both, or neither for a proxy without authentication.')
+    if password and not user:
+        errors.append('proxy_password is set but proxy_user is empty: set both, or neither for a proxy without authentication.')
+    if user and not _is_ascii(user):
+        errors.append('proxy_user contains non-ASCII characters: botocore sends Basic proxy auth in ASCII only; use an ASCII user name.')
+    if password and not _is_ascii(password):
+        errors.append('proxy_password contains non-ASCII characters: botocore sends Basic proxy auth in ASCII only;'
+                      ' use an ASCII password (reserved characters such as @ : / %% # are fine).')
+    if (user or password) and not host:
+        errors.append('proxy credentials are set but proxy_host is empty: set proxy_host.')
+
+    for field in ('ca_bundle', 'proxy_ca_bundle'):
+        path = settings.get(field)
+        if path and not os.path.isfile(path):
+            errors.append('%s %r does not exist on this host: copy the CA bundle there or fix the path.' % (field, path))
+
+    if source != 'module':
+        errors = ['%s: %s' % (source, e) for e in errors]
+    return errors
+
+
+def is_dns_bucket(name):
+    """A bucket name usable in virtual-hosted addressing."""
+    if not 3 <= len(name) <= 63:
+        return False
+    if not re.match(r'^[a-z0-9][a-z0-9-]*[a-z0-9]$', name):
+        return False
+    return not re.match(r'^\d+\.\d+\.\d+\.\d+$', name)
+
+
+# --------------------------------------------------------------------------
+# Glance's configuration
+# --------------------------------------------------------------------------
+
+def _oslo_value(value):
+    # oslo.config reads '$$' as a literal '$'.
+    if value is None:
+        return None
+    return value.replace('$$', '$')
+
+
+def _truthy(value):
+    return str(value).strip().lower() in ('1', 'true', 'yes', 'on')
+
+
+def glance_config_files(path):
+    """The files oslo.config reads for glance-api: the file, then its .d dir."""
+    files = [path]
+    dropin_dir = path + '.d'
+    if os.path.isdir(dropin_dir):
+        files.extend(sorted(glob.glob(os.path.join(dropin_dir, '*.conf'))))
+    return files
+
+
+def read_glance_settings(path, backend=None):
+    """Read one S3 store's settings from Glance's configuration.
+
+    ``backend`` is the multi-store section name (an ``enabled_backends`` id),
+    or None for the legacy ``[glance_store]`` section. Returns a dict using
+    the module's parameter names.
+    """
+    if not os.path.isfile(path):
+        raise CheckError('config', 'glance_config %r does not exist: give the path of the glance-api.conf Glance reads.' % path)
+    parser = configparser.RawConfigParser(strict=False)
+    parser.optionxform = str
+    files = glance_config_files(path)
+    try:
+        read = parser.read(files)
+    except configparser.Error as e:
+        raise CheckError('config', 'cannot parse %s: %s' % (path, e))
+    if path not in read:
+        raise CheckError('config', 'glance_config %r cannot be read: check its permissions.' % path)
+
+    section = backend or 'glance_store'
+    if backend:
+        enabled = parser.get('DEFAULT', 'enabled_backends', fallback='')
+        ids = {}
+        for entry in enabled.split(','):
+            if ':' in entry:
+                name, kind = entry.split(':', 1)
+                ids[name.strip()] = kind.strip()
+        if ids.get(backend) != 's3':
+            raise CheckError('config', 'glance_backend %r is not an s3 entry of [DEFAULT] enabled_backends in %s (found: %s):'
+                             ' name one of its s3 stores.' % (backend, path, enabled or 'none'))
+    if not parser.has_section(section):
+        raise CheckError('config', 'section [%s] is missing from %s.' % (section, path))
+
+    def get(key, default=None):
+        for sect in (section, 'backend_defaults') if backend else (section,):
+            if parser.has_option(sect, key):
+                return _oslo_value(parser.get(sect, key))
+        return default
+
+    settings = {
+        'endpoint_url': get('s3_store_host'),
+        'bucket': get('s3_store_bucket'),
+        'access_key': get('s3_store_access_key'),
+        'secret_key': get('s3_store_secret_key'),
+        'region': get('s3_store_region_name') or None,
+        'addressing_style': get('s3_store_bucket_url_format', 'auto'),
+        'ca_bundle': get('s3_store_cacert') or None,
+        'proxy_host': None, 'proxy_port': 8080, 'proxy_user': None,
+        'proxy_password': None, 'proxy_scheme': 'http', 'proxy_ca_bundle': None,
+    }
+    if _truthy(get('s3_store_enable_proxy', 'false')):
+        port = get('s3_store_proxy_port', '8080')
+        try:
+            port = int(port)
+        except ValueError:
+            raise CheckError('config', 's3_store_proxy_port %r in [%s] is not a number.' % (port, section))
+        settings.update({
+            'proxy_host': get('s3_store_proxy_host') or None,
+            'proxy_port': port,
+            'proxy_user': get('s3_store_proxy_user') or None,
+            'proxy_password': get('s3_store_proxy_password') or None,
+            'proxy_scheme': get('s3_store_proxy_scheme', 'http'),
+            'proxy_ca_bundle': get('s3_store_proxy_cacert') or None,
+        })
+        if not settings['proxy_host']:
+            raise CheckError('config', 's3_store_enable_proxy is true in [%s] of %s but s3_store_proxy_host is empty:'
+                             ' set s3_store_proxy_host.' % (section, path))
+    settings['_section'] = section
+    return settings
+
+
+# --------------------------------------------------------------------------
+# Naming the layer that failed
+# --------------------------------------------------------------------------
+
+_STATUS_RE = re.compile(r'\b(40[37]|50[234])\b')
+
+
+def _proxy_stage_from_text(text):
+    match = _STATUS_RE.search(text or '')
+    status = int(match.group(1)) if match else None
+    if status == 407:
+        return 'proxy_auth', status
+    if status == 403:
+        return 'proxy_denied', status
+    if status in (502, 503, 504):
+        return 'upstream_connect', status
+    return None, None
+
+
+def _is_tls_text(text):
+    text = (text or '').lower()
+    return 'ssl' in text or 'certificate' in text or 'tls' in text
+
+
+_ADVICE = {
+    'proxy_connect': 'the proxy could not be reached: check proxy_host/proxy_port, that the proxy runs, and that this host may connect to it.',
+    'proxy_auth': 'the proxy refused the credentials (407 Proxy Authentication Required): check proxy_user and proxy_password.',
+    'proxy_denied': 'the proxy denied the request (403): allow this host, the S3 host and its port in the proxy ACLs'
+                    ' (for Squid: http_access, SSL_ports for CONNECT, Safe_ports).',
+    'upstream_connect': 'the proxy could not reach S3: check the endpoint host and port from the proxy, its DNS, and that S3 runs.',
+    'tls': 'a TLS handshake failed: check ca_bundle for the S3 endpoint (or proxy_ca_bundle for an https proxy) and the certificate name.',
+    's3_auth': 'S3 rejected the credentials: check access_key and secret_key.',
+    's3_permission': 'S3 denied the operation: give the access key read, write and delete rights on the bucket.',
+    'bucket': 'the bucket is missing or unusable: create it or fix the bucket name and region.',
+    'data': 'the object read back differs from what was written: something between Glance and S3 alters data.',
+    'direct_path_open': 'S3 answered without the proxy: this host can bypass the proxy; block the direct route to S3.',
+    'config': 'the settings are invalid.',
+}
+
+
+def advice(stage):
+    return _ADVICE.get(stage, '')
+
+
+def classify_exception(exc, proxied=True):
+    """Map a botocore/urllib3 exception to (stage, http_status, error_code, detail)."""
+    # Imported lazily: module_utils must import without botocore.
+    from botocore import exceptions as bex
+
+    detail = str(exc)
+    if isinstance(exc, bex.ClientError):
+        err = exc.response.get('Error', {}) or {}
+        meta = exc.response.get('ResponseMetadata', {}) or {}
+        code = err.get('Code')
+        status = meta.get('HTTPStatusCode')
+        headers = dict((k.lower(), v) for k, v in (meta.get('HTTPHeaders') or {}).items())
+        from_proxy = 'x-squid-error' in headers or 'proxy-authenticate' in headers or (
+            code is not None and str(code).isdigit() and not headers.get('x-amz-request-id'))
+        if status == 407 or code == '407':
+            return 'proxy_auth', 407, code, detail
+        if code in S3_AUTH_CODES:
+            return 's3_auth', status, code, detail
+        if code in S3_PERMISSION_CODES:
+            return 's3_permission', status, code, detail
+        if code in BUCKET_CODES:
+            return 'bucket', status, code, detail
+        if from_proxy and proxied and status == 403:
+            return 'proxy_denied', status, code, detail
+        if status in (502, 503, 504) and (from_proxy or not proxied):
+            return 'upstream_connect', status, code, detail
+        if status is not None and status >= 500:
+            return 'upstream_connect', status, code, detail
+        if status == 403:
+            return 's3_permission', status, code, detail
+        if status == 404:
+            return 'bucket', status, code, detail
+        return 'config', status, code, detail
+
+    if isinstance(exc, bex.ProxyConnectionError):
+        inner = exc.kwargs.get('error')
+        text = str(inner) if inner is not None else detail
+        stage, status = _proxy_stage_from_text(text)
+        if stage:
+            return stage, status, str(status), text
+        if _is_tls_text(text):
+            return 'tls', None, 'ProxyTLSError', text
+        return 'proxy_connect', None, 'ProxyConnectionError', text
+
+    if isinstance(exc, bex.SSLError):
+        return 'tls', None, 'SSLError', detail
+    if isinstance(exc, (bex.ConnectTimeoutError, bex.EndpointConnectionError)):
+        text = str(exc.kwargs.get('error', detail))
+        if _is_tls_text(text):
+            return 'tls', None, 'SSLError', text
+        return 'upstream_connect', None, type(exc).__name__, text
+    if isinstance(exc, (bex.ReadTimeoutError, bex.ConnectionClosedError)):
+        return 'upstream_connect', None, type(exc).__name__, detail
+    if isinstance(exc, (bex.ParamValidationError, bex.InvalidDNSNameError, ValueError)):
+        return 'config', None, type(exc).__name__, detail
+    if _is_tls_text(detail):
+        return 'tls', None, type(exc).__name__, detail
+    return 'config', None, type(exc).__name__, detail

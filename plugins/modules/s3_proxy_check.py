@@ -1,0 +1,486 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, glancestore.s3proxy contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: s3_proxy_check
+short_description: Check that S3 is reachable through an HTTP proxy, and name the layer that fails
+version_added: 1.0.0
+description:
+  - Runs S3 requests with boto3 through an HTTP proxy, as Glance's S3 store would, and reports whether the
+    path B(this host -> proxy -> S3) works.
+  - When it does not, RV(stage) names the failing layer (proxy unreachable, proxy authentication, proxy ACL,
+    proxy to S3, TLS, S3 credentials, S3 permissions, bucket, data) and RV(msg) says what to fix.
+  - The proxy is configured through botocore's own C(Config(proxies=..., proxies_config=...)); C(HTTP_PROXY),
+    C(HTTPS_PROXY) and C(NO_PROXY) from the environment are never used.
+  - In Glance mode (O(glance_config)), the settings are read from Glance's own configuration file, using the
+    option names of the C(glance-store-s3proxy) extension, so the check tests exactly what Glance will use.
+  - Invalid input fails before any network call. Secrets never appear in the result or in messages.
+author:
+  - glancestore.s3proxy contributors
+requirements:
+  - python >= 3.9
+  - boto3 >= 1.28
+  - botocore >= 1.31
+options:
+  endpoint_url:
+    description:
+      - The S3 endpoint, with its scheme, for example V(https://s3.example.com) or V(http://10.0.0.5:8333).
+      - Mutually exclusive with O(glance_config). One of the two is required.
+    type: str
+    aliases: [s3_url]
+  bucket:
+    description:
+      - The bucket Glance stores images in. Required with O(endpoint_url).
+    type: str
+  access_key:
+    description:
+      - The S3 access key.
+    type: str
+    aliases: [aws_access_key]
+  secret_key:
+    description:
+      - The S3 secret key.
+    type: str
+    aliases: [aws_secret_key]
+  region:
+    description:
+      - The S3 region name used for request signing.
+    type: str
+    default: us-east-1
+  addressing_style:
+    description:
+      - How the bucket is addressed, as Glance's C(s3_store_bucket_url_format).
+    type: str
+    choices: [auto, path, virtual]
+    default: auto
+  ca_bundle:
+    description:
+      - A CA bundle that signs the S3 endpoint's certificate. Must exist on the host.
+    type: path
+  validate_certs:
+    description:
+      - Verify the S3 endpoint's certificate. Turn off only in a lab.
+    type: bool
+    default: true
+  proxy_host:
+    description:
+      - The proxy's host name or address, without scheme or credentials.
+      - Without it the check goes to S3 directly (useful as a baseline).
+    type: str
+  proxy_port:
+    description:
+      - The proxy's port, 1-65535.
+    type: int
+    default: 8080
+  proxy_user:
+    description:
+      - The user name for the proxy's Basic authentication. ASCII only.
+    type: str
+  proxy_password:
+    description:
+      - The password for the proxy's Basic authentication. ASCII only.
+      - Reserved characters such as C(@ : / %% #) are valid; they are percent-encoded in the proxy URL.
+    type: str
+  proxy_scheme:
+    description:
+      - V(https) speaks TLS to the proxy itself.
+    type: str
+    choices: [http, https]
+    default: http
+  proxy_ca_bundle:
+    description:
+      - A CA bundle that signs the proxy's certificate, for O(proxy_scheme=https). Must exist on the host.
+    type: path
+  glance_config:
+    description:
+      - The path of the C(glance-api.conf) Glance reads. The S3 and proxy settings are then read from it (and
+        from the C(glance-api.conf.d/*.conf) drop-ins beside it, in oslo.config's order).
+      - Uses C(s3_store_host), C(s3_store_bucket), C(s3_store_access_key), C(s3_store_secret_key),
+        C(s3_store_region_name), C(s3_store_bucket_url_format), C(s3_store_cacert) and the proxy options
+        C(s3_store_enable_proxy), C(s3_store_proxy_host), C(s3_store_proxy_port), C(s3_store_proxy_user),
+        C(s3_store_proxy_password), C(s3_store_proxy_scheme), C(s3_store_proxy_cacert).
+      - A C($$) in a value is read as a literal C($), as oslo.config does.
+    type: path
+  glance_backend:
+    description:
+      - The multi-store backend id (an entry of C([DEFAULT] enabled_backends) of type C(s3)).
+      - Omit it for the legacy single-store C([glance_store]) section.
+    type: str
+  probe:
+    description:
+      - V(read) lists the bucket.
+      - V(write) also puts a small object, reads it back, compares it and deletes it.
+      - V(multipart) also uploads an object in O(multipart_parts) parts of O(multipart_part_size_mb) MiB,
+        checks that its ETag ends in C(-N), compares its content and deletes it.
+    type: str
+    choices: [read, write, multipart]
+    default: read
+  multipart_part_size_mb:
+    description:
+      - Size of each part of the multipart probe, in MiB. At least 5 (the S3 minimum).
+    type: int
+    default: 8
+  multipart_parts:
+    description:
+      - Number of parts of the multipart probe. At least 2.
+    type: int
+    default: 2
+  object_prefix:
+    description:
+      - Key prefix of the probe objects. They are always deleted after the probe.
+    type: str
+    default: s3-proxy-check/
+  expect_direct_blocked:
+    description:
+      - Also try S3 without the proxy, and fail with RV(stage=direct_path_open) if S3 answers.
+      - This proves traffic cannot bypass the proxy.
+    type: bool
+    default: false
+  connect_timeout:
+    description:
+      - Seconds to wait for a connection (to the proxy, or to S3 when direct).
+    type: int
+    default: 10
+  read_timeout:
+    description:
+      - Seconds to wait for a response.
+    type: int
+    default: 60
+  direct_timeout:
+    description:
+      - Seconds the direct-path attempt of O(expect_direct_blocked) may take.
+    type: int
+    default: 5
+attributes:
+  check_mode:
+    support: partial
+    details:
+      - In check mode only the non-writing probes run, the bucket listing and the direct-path attempt.
+        The V(write) and V(multipart) probes are skipped and listed in RV(skipped_probes).
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+notes:
+  - The module never reports C(changed). Probe objects are created and deleted within one run.
+  - For an https endpoint, botocore tunnels through the proxy with C(CONNECT) and hides a 407 inside a
+    C(ProxyConnectionError); the module looks inside it, so RV(stage) is still V(proxy_auth).
+seealso:
+  - name: Glance S3 store options
+    description: The configuration reference of Glance's S3 store.
+    link: https://docs.openstack.org/glance/latest/configuration/configuring.html
+"""
+
+EXAMPLES = r"""
+- name: Check the proxied path to S3 before deploying, and that S3 cannot be reached directly
+  glancestore.s3proxy.s3_proxy_check:
+    endpoint_url: https://s3.example.com
+    bucket: glance-images
+    access_key: "{{ vault_s3_access_key }}"
+    secret_key: "{{ vault_s3_secret_key }}"
+    ca_bundle: /etc/ssl/certs/s3-ca.pem
+    proxy_host: proxy.example.com
+    proxy_port: 3128
+    proxy_user: glance-s3
+    proxy_password: "{{ vault_proxy_password }}"
+    probe: write
+    expect_direct_blocked: true
+
+- name: Check exactly what Glance will use, from its configuration
+  glancestore.s3proxy.s3_proxy_check:
+    glance_config: /etc/glance/glance-api.conf
+    glance_backend: s3_fast
+    probe: multipart
+  register: s3_check
+
+- name: Inspect a failure without stopping the play
+  glancestore.s3proxy.s3_proxy_check:
+    glance_config: /etc/glance/glance-api.conf
+  register: s3_check
+  failed_when: false
+
+- name: Say which layer failed
+  ansible.builtin.debug:
+    msg: "{{ s3_check.stage }}: {{ s3_check.msg }}"
+  when: not s3_check.reachable
+"""
+
+RETURN = r"""
+reachable:
+  description: Whether every requested probe passed through the proxy (and, if asked, the direct path is closed).
+  returned: always
+  type: bool
+  sample: true
+stage:
+  description:
+    - The layer that failed, or V(null) on success.
+    - One of V(config), V(proxy_connect), V(proxy_auth), V(proxy_denied), V(upstream_connect), V(tls), V(s3_auth),
+      V(s3_permission), V(bucket), V(data), V(direct_path_open).
+  returned: always
+  type: str
+  sample: proxy_auth
+http_status:
+  description: The HTTP status that revealed the failure, when there was one.
+  returned: always
+  type: int
+  sample: 407
+error_code:
+  description: The S3 error code or the error class that revealed the failure.
+  returned: always
+  type: str
+  sample: SignatureDoesNotMatch
+msg:
+  description: What happened, and on failure what to fix. Secrets are masked.
+  returned: always
+  type: str
+  sample: "Listing bucket glance failed at stage proxy_auth: the proxy refused the credentials ..."
+proxy_url:
+  description: The proxy URL used, with the password masked; V(null) when no proxy is used.
+  returned: always
+  type: str
+  sample: http://glance-s3:********@proxy.example.com:3128
+endpoint_url:
+  description: The S3 endpoint checked.
+  returned: always
+  type: str
+  sample: https://s3.example.com
+bucket:
+  description: The bucket checked.
+  returned: always
+  type: str
+  sample: glance-images
+settings_source:
+  description: Where the settings came from, V(parameters) or the Glance configuration file and section.
+  returned: always
+  type: str
+  sample: /etc/glance/glance-api.conf [s3_fast]
+probe:
+  description: The probe level asked for.
+  returned: always
+  type: str
+  sample: multipart
+probes_run:
+  description: The probes that ran, in order.
+  returned: always
+  type: list
+  elements: str
+  sample: [read, write, multipart, direct]
+skipped_probes:
+  description: Writing probes skipped because of check mode.
+  returned: always
+  type: list
+  elements: str
+  sample: [write]
+timings_ms:
+  description: Duration of each phase, in milliseconds, measured inside the module.
+  returned: always
+  type: dict
+  sample: {"client": 12.5, "list_objects": 8.1, "put_object": 10.2, "get_object": 4.0, "delete_object": 3.3}
+direct_path:
+  description: The outcome of the direct-path attempt, when O(expect_direct_blocked=true).
+  returned: always
+  type: dict
+  sample: {"tried": true, "blocked": true, "detail": "EndpointConnectionError: Could not connect"}
+multipart:
+  description: Details of the multipart probe object, when it ran.
+  returned: when the multipart probe ran
+  type: dict
+  sample: {"parts": 2, "size": 16777216, "etag": "c4ca4238a0b923820dcc509a6f75849b-2"}
+"""
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.glancestore.s3proxy.plugins.module_utils.s3_proxy import (
+    CheckError,
+    advice,
+    mask_proxy_url,
+    read_glance_settings,
+    scrub,
+    validate_settings,
+)
+from ansible_collections.glancestore.s3proxy.plugins.module_utils import s3_probe
+
+try:
+    import boto3  # noqa: F401 pylint: disable=unused-import
+    HAS_BOTO3 = True
+    BOTO3_IMPORT_ERROR = None
+except ImportError as e:
+    HAS_BOTO3 = False
+    BOTO3_IMPORT_ERROR = e
+
+
+SETTING_KEYS = ('endpoint_url', 'bucket', 'access_key', 'secret_key', 'region', 'addressing_style', 'ca_bundle',
+                'validate_certs', 'proxy_host', 'proxy_port', 'proxy_user', 'proxy_password', 'proxy_scheme',
+                'proxy_ca_bundle')
+
+
+def argument_spec():
+    return dict(
+        endpoint_url=dict(type='str', aliases=['s3_url']),
+        bucket=dict(type='str'),
+        access_key=dict(type='str', aliases=['aws_access_key'], no_log=False),
+        secret_key=dict(type='str', aliases=['aws_secret_key'], no_log=True),
+        region=dict(type='str', default='us-east-1'),
+        addressing_style=dict(type='str', choices=['auto', 'path', 'virtual'], default='auto'),
+        ca_bundle=dict(type='path'),
+        validate_certs=dict(type='bool', default=True),
+        proxy_host=dict(type='str'),
+        proxy_port=dict(type='int', default=8080),
+        proxy_user=dict(type='str'),
+        proxy_password=dict(type='str', no_log=True),
+        proxy_scheme=dict(type='str', choices=['http', 'https'], default='http'),
+        proxy_ca_bundle=dict(type='path'),
+        glance_config=dict(type='path'),
+        glance_backend=dict(type='str'),
+        probe=dict(type='str', choices=['read', 'write', 'multipart'], default='read'),
+        multipart_part_size_mb=dict(type='int', default=8),
+        multipart_parts=dict(type='int', default=2),
+        object_prefix=dict(type='str', default='s3-proxy-check/'),
+        expect_direct_blocked=dict(type='bool', default=False),
+        connect_timeout=dict(type='int', default=10),
+        read_timeout=dict(type='int', default=60),
+        direct_timeout=dict(type='int', default=5),
+    )
+
+
+class ProxyCheck:
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+        self.secrets = [self.params.get('secret_key'), self.params.get('proxy_password')]
+        self.result = dict(
+            changed=False, reachable=False, stage=None, http_status=None, error_code=None, msg='',
+            proxy_url=None, endpoint_url=None, bucket=None, settings_source='parameters',
+            probe=self.params['probe'], probes_run=[], skipped_probes=[], timings_ms={},
+            direct_path={'tried': False, 'blocked': None, 'detail': None},
+        )
+        self.timer = s3_probe.Timer()
+        self.result['timings_ms'] = self.timer.timings
+
+    # -- failures ---------------------------------------------------------
+    def fail(self, stage, msg, http_status=None, error_code=None):
+        self.result.update(stage=stage, msg=scrub(msg, self.secrets), http_status=http_status,
+                           error_code=scrub(error_code, self.secrets), reachable=False)
+        self.module.fail_json(**self.result)
+
+    def hide(self, *values):
+        for value in values:
+            if value:
+                self.secrets.append(value)
+                self.module.no_log_values.add(value)
+
+    # -- settings ---------------------------------------------------------
+    def settings(self):
+        p = self.params
+        if p['glance_config']:
+            try:
+                settings = read_glance_settings(p['glance_config'], p['glance_backend'])
+            except CheckError as exc:
+                self.fail(exc.stage, exc.msg)
+            self.hide(settings.get('secret_key'), settings.get('proxy_password'))
+            source = '%s [%s]' % (p['glance_config'], settings.pop('_section'))
+            settings['validate_certs'] = p['validate_certs']
+        else:
+            settings = dict((k, p[k]) for k in SETTING_KEYS)
+            source = 'parameters'
+        self.result['settings_source'] = source
+        errors = validate_settings(settings, source='module' if source == 'parameters' else source)
+        if p['multipart_part_size_mb'] < 5:
+            errors.append('multipart_part_size_mb %d is under 5: S3 refuses parts under 5 MiB; use 5 or more.'
+                          % p['multipart_part_size_mb'])
+        if p['multipart_parts'] < 2:
+            errors.append('multipart_parts %d is under 2: use 2 or more, so the object is really multipart.'
+                          % p['multipart_parts'])
+        for name in ('connect_timeout', 'read_timeout', 'direct_timeout'):
+            if p[name] < 1:
+                errors.append('%s %d must be at least 1 second.' % (name, p[name]))
+        if p['expect_direct_blocked'] and not settings.get('proxy_host'):
+            errors.append('expect_direct_blocked is true but no proxy is configured (proxy_host, or'
+                          ' s3_store_enable_proxy/s3_store_proxy_host in Glance mode): set the proxy.')
+        self.result['endpoint_url'] = settings.get('endpoint_url')
+        self.result['bucket'] = settings.get('bucket')
+        if errors:
+            self.fail('config', 'Invalid settings, nothing was sent: ' + ' '.join(errors))
+        self.result['proxy_url'] = mask_proxy_url(s3_probe.proxy_url_for(settings))
+        return settings
+
+    # -- probes -----------------------------------------------------------
+    def run(self):
+        p = self.params
+        settings = self.settings()
+        proxied = bool(settings.get('proxy_host'))
+        wanted = {'read': ['read'], 'write': ['read', 'write'],
+                  'multipart': ['read', 'write', 'multipart']}[p['probe']]
+        if self.module.check_mode:
+            self.result['skipped_probes'] = [w for w in wanted if w != 'read']
+            wanted = ['read']
+        start = time.monotonic()
+        try:
+            client = self.timer.run('client', s3_probe.make_client, settings,
+                                    connect_timeout=p['connect_timeout'], read_timeout=p['read_timeout'])
+            bucket = settings['bucket']
+            prefix = p['object_prefix']
+            for probe in wanted:
+                if probe == 'read':
+                    s3_probe.probe_read(client, bucket, self.timer, proxied)
+                elif probe == 'write':
+                    s3_probe.probe_write(client, bucket, prefix, self.timer, proxied)
+                else:
+                    self.result['multipart'] = s3_probe.probe_multipart(
+                        client, bucket, prefix, self.timer, p['multipart_part_size_mb'],
+                        p['multipart_parts'], proxied)
+                self.result['probes_run'].append(probe)
+            if p['expect_direct_blocked']:
+                is_open, detail = s3_probe.probe_direct(settings, self.timer, p['direct_timeout'])
+                self.result['probes_run'].append('direct')
+                self.result['direct_path'] = {'tried': True, 'blocked': not is_open,
+                                              'detail': scrub(detail, self.secrets)}
+                if is_open:
+                    raise CheckError('direct_path_open', '%s. %s' % (detail, advice('direct_path_open')))
+        except CheckError as exc:
+            self.fail(exc.stage, exc.msg, exc.http_status, exc.error_code)
+        except Exception as exc:  # never let a traceback carry a secret out
+            self.fail('config', 'Unexpected %s: %s' % (type(exc).__name__, exc))
+        self.timer.timings['total'] = round((time.monotonic() - start) * 1000.0, 1)
+        via = 'through proxy %s' % self.result['proxy_url'] if proxied else 'directly (no proxy configured)'
+        msg = 'S3 bucket %s at %s is reachable %s; probes passed: %s.' % (
+            settings['bucket'], settings['endpoint_url'], via, ', '.join(self.result['probes_run']))
+        if self.result['skipped_probes']:
+            msg += ' Skipped in check mode: %s.' % ', '.join(self.result['skipped_probes'])
+        self.result.update(reachable=True, msg=scrub(msg, self.secrets))
+        self.module.exit_json(**self.result)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=argument_spec(),
+        mutually_exclusive=[
+            ('glance_config', 'endpoint_url'),
+            ('glance_config', 'proxy_host'),
+            ('glance_config', 'secret_key'),
+            ('glance_config', 'proxy_password'),
+        ],
+        required_one_of=[('glance_config', 'endpoint_url')],
+        required_together=[('proxy_user', 'proxy_password'), ('access_key', 'secret_key')],
+        required_by={'endpoint_url': 'bucket', 'glance_backend': 'glance_config', 'proxy_ca_bundle': 'proxy_host'},
+        required_if=[('proxy_scheme', 'https', ('proxy_host',))],
+        supports_check_mode=True,
+    )
+    if not HAS_BOTO3:
+        module.fail_json(msg=missing_required_lib('boto3'), exception=str(BOTO3_IMPORT_ERROR))
+    ProxyCheck(module).run()
+
+
+if __name__ == '__main__':
+    main()

