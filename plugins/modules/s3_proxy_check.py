@@ -23,7 +23,7 @@ description:
     option names of the C(glance-store-s3proxy) extension, so the check tests exactly what Glance will use.
   - Invalid input fails before any network call. Secrets never appear in the result or in messages.
 author:
-  - glancestore.s3proxy contributors
+  - glancestore.s3proxy maintainers (@glancestore)
 requirements:
   - python >= 3.9
   - boto3 >= 1.28
@@ -86,7 +86,7 @@ options:
   proxy_password:
     description:
       - The password for the proxy's Basic authentication. ASCII only.
-      - Reserved characters such as C(@ : / %% #) are valid; they are percent-encoded in the proxy URL.
+      - "Reserved characters such as C(@), C(:), C(/), C(%) and C(#) are valid: they are percent-encoded in the proxy URL."
     type: str
   proxy_scheme:
     description:

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """A network-namespace lab: Squid with basic auth in front of a real S3 server.
 
 Topology (no route from the host to the storage network):
@@ -316,7 +315,7 @@ def load_state(path=os.path.join(DEFAULT_DIR, 'state.json')):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('action', choices=['up', 'down', 'status'])
     parser.add_argument('--dir', default=DEFAULT_DIR)
     args = parser.parse_args()

@@ -56,9 +56,15 @@ def ansible_env():
     return env
 
 
+class Result(dict):
+    """The registered result; ``output`` holds everything Ansible printed plus the saved JSON."""
+
+    output = ''
+
+
 @pytest.fixture
 def run_check(tmp_path):
-    """run_check(args, check=False, verbosity=0) -> (result dict, full output)."""
+    """run_check(args, check=False, verbosity=0) -> Result."""
 
     def _run(args, check=False, verbosity=0, env=None):
         name = uuid.uuid4().hex[:8]
@@ -76,12 +82,14 @@ def run_check(tmp_path):
             cmd.append('-' + 'v' * verbosity)
         run_env = ansible_env()
         run_env.update(env or {})
-        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+        proc = subprocess.run(cmd, check=False, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
                               env=run_env, timeout=300)
         assert result_file.exists(), proc.stdout
         output = proc.stdout
         saved = result_file.read_text()
         extra.unlink()
-        return json.loads(saved), output + saved
+        result = Result(json.loads(saved))
+        result.output = output + saved
+        return result
 
     return _run

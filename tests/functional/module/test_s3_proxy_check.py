@@ -44,7 +44,7 @@ def assert_no_secret(lab, text):
 
 def test_http_endpoint_multipart_through_forwarding_proxy(lab, run_check):
     before = access_log_len(lab)
-    result, out = run_check(base_args(lab, probe='multipart', expect_direct_blocked=True))
+    result = run_check(base_args(lab, probe='multipart', expect_direct_blocked=True))
     assert result['reachable'] is True, result['msg']
     assert result['stage'] is None
     assert result['probes_run'] == ['read', 'write', 'multipart', 'direct']
@@ -61,23 +61,23 @@ def test_http_endpoint_multipart_through_forwarding_proxy(lab, run_check):
     assert any('?uploads' in line and USER in line for line in lines), lines
     assert sum(1 for line in lines if 'partNumber=' in line and 'uploadId=' in line and USER in line) == 2
     assert not any('TCP_DENIED' in line for line in lines)
-    assert_no_secret(lab, out)
+    assert_no_secret(lab, result.output)
 
 
 def test_https_endpoint_through_connect_tunnel(lab, run_check):
     before = access_log_len(lab)
-    result, out = run_check(base_args(lab, endpoint=lab['s3']['https_endpoint'], probe='write',
-                                      expect_direct_blocked=True))
+    args = base_args(lab, endpoint=lab['s3']['https_endpoint'], probe='write', expect_direct_blocked=True)
+    result = run_check(args)
     assert result['reachable'] is True, result['msg']
     assert result['probes_run'] == ['read', 'write', 'direct']
     lines = access_log_lines(lab, before)
     assert any('TCP_TUNNEL/200' in line and 'CONNECT s3.lab.test:8443' in line and USER in line for line in lines)
-    assert_no_secret(lab, out)
+    assert_no_secret(lab, result.output)
 
 
 def test_check_mode_runs_only_non_writing_probes(lab, run_check):
     before = access_log_len(lab)
-    result, _ = run_check(base_args(lab, probe='multipart'), check=True)
+    result = run_check(base_args(lab, probe='multipart'), check=True)
     assert result['reachable'] is True
     assert result['changed'] is False
     assert result['probes_run'] == ['read']
@@ -87,10 +87,10 @@ def test_check_mode_runs_only_non_writing_probes(lab, run_check):
 
 
 def test_no_secret_at_vvv_even_on_failure(lab, run_check):
-    result, out = run_check(base_args(lab, proxy_password='x' + PASSWORD), verbosity=3)
+    result = run_check(base_args(lab, proxy_password='x' + PASSWORD), verbosity=3)
     assert result['stage'] == 'proxy_auth'
-    assert_no_secret(lab, out)
-    assert 'x' + PASSWORD not in out
+    assert_no_secret(lab, result.output)
+    assert 'x' + PASSWORD not in result.output
 
 
 # ---------------------------------------------------------------- stages
@@ -115,7 +115,7 @@ def test_stage_proxy_connect_when_proxy_is_stopped(lab, run_check):
     try:
         deadline = time.time() + 20
         while True:
-            first, _ = run_check(args)
+            first = run_check(args)
             if first['reachable'] or time.time() > deadline:
                 break
             time.sleep(0.5)
@@ -123,28 +123,28 @@ def test_stage_proxy_connect_when_proxy_is_stopped(lab, run_check):
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-    result, out = run_check(args)
+    result = run_check(args)
     assert result['reachable'] is False
     assert result['stage'] == 'proxy_connect', result['msg']
     assert 'proxy could not be reached' in result['msg']
-    assert_no_secret(lab, out)
+    assert_no_secret(lab, result.output)
 
 
 @pytest.mark.parametrize('endpoint', ['http_endpoint', 'https_endpoint'])
 def test_stage_proxy_auth_wrong_password(lab, run_check, endpoint):
     before = access_log_len(lab)
-    result, out = run_check(base_args(lab, endpoint=lab['s3'][endpoint], proxy_password='wrong-password'))
+    result = run_check(base_args(lab, endpoint=lab['s3'][endpoint], proxy_password='wrong-password'))
     assert result['stage'] == 'proxy_auth'
     assert result['http_status'] == 407
     assert 'proxy_user and proxy_password' in result['msg']
     assert any('TCP_DENIED/407' in line for line in access_log_lines(lab, before))
-    assert 'wrong-password' not in out
+    assert 'wrong-password' not in result.output
 
 
 def test_stage_proxy_denied_connect_port_not_allowed(lab, run_check):
     # https to the S3 http port: Squid refuses CONNECT to a port outside SSL_ports.
     endpoint = 'https://%s:%d' % (lab['s3']['name'], lab['s3']['http_port'])
-    result, _ = run_check(base_args(lab, endpoint=endpoint))
+    result = run_check(base_args(lab, endpoint=endpoint))
     assert result['stage'] == 'proxy_denied', result['msg']
     assert result['http_status'] == 403
     assert 'SSL_ports' in result['msg']
@@ -153,42 +153,42 @@ def test_stage_proxy_denied_connect_port_not_allowed(lab, run_check):
 def test_stage_upstream_connect_s3_down_behind_proxy(lab, run_check):
     # The port where no S3 server listens: Squid answers 503.
     endpoint = 'http://%s:%d' % (lab['s3']['name'], lab['s3']['closed_port'])
-    result, _ = run_check(base_args(lab, endpoint=endpoint))
+    result = run_check(base_args(lab, endpoint=endpoint))
     assert result['stage'] == 'upstream_connect', result['msg']
     assert result['http_status'] == 503
 
 
 def test_stage_tls_wrong_ca(lab, run_check):
-    result, _ = run_check(base_args(lab, endpoint=lab['s3']['https_endpoint'], ca_bundle=lab['certs']['other_ca']))
+    result = run_check(base_args(lab, endpoint=lab['s3']['https_endpoint'], ca_bundle=lab['certs']['other_ca']))
     assert result['stage'] == 'tls', result['msg']
     assert 'ca_bundle' in result['msg']
 
 
 def test_stage_s3_auth_wrong_secret(lab, run_check):
-    result, out = run_check(base_args(lab, secret_key='not-the-secret-key-0000'))
+    result = run_check(base_args(lab, secret_key='not-the-secret-key-0000'))
     assert result['stage'] == 's3_auth', result['msg']
     assert result['error_code'] == 'SignatureDoesNotMatch'
     assert result['http_status'] == 403
-    assert 'not-the-secret-key-0000' not in out
+    assert 'not-the-secret-key-0000' not in result.output
 
 
 def test_stage_s3_auth_unknown_access_key(lab, run_check):
-    result, _ = run_check(base_args(lab, access_key='NOSUCHACCESSKEY000'))
+    result = run_check(base_args(lab, access_key='NOSUCHACCESSKEY000'))
     assert result['stage'] == 's3_auth'
     assert result['error_code'] == 'InvalidAccessKeyId'
 
 
 def test_stage_s3_permission_read_only_key_cannot_write(lab, run_check):
     reader = lab['s3']['identities']['reader']
-    result, _ = run_check(base_args(lab, access_key=reader['access_key'], secret_key=reader['secret_key'],
-                                    probe='write'))
+    args = base_args(lab, access_key=reader['access_key'], secret_key=reader['secret_key'], probe='write')
+    result = run_check(args)
     assert result['stage'] == 's3_permission', result['msg']
     assert result['error_code'] == 'AccessDenied'
     assert result['probes_run'] == ['read']
 
 
 def test_stage_bucket_missing(lab, run_check):
-    result, _ = run_check(base_args(lab, bucket='no-such-bucket-here'))
+    result = run_check(base_args(lab, bucket='no-such-bucket-here'))
     assert result['stage'] == 'bucket'
     assert result['error_code'] == 'NoSuchBucket'
     assert result['http_status'] == 404
@@ -196,7 +196,7 @@ def test_stage_bucket_missing(lab, run_check):
 
 def test_stage_direct_path_open(lab, run_check):
     # The leaky address is reachable from this host without the proxy.
-    result, _ = run_check(base_args(lab, endpoint=lab['s3']['leaky_endpoint'], expect_direct_blocked=True))
+    result = run_check(base_args(lab, endpoint=lab['s3']['leaky_endpoint'], expect_direct_blocked=True))
     assert result['stage'] == 'direct_path_open', result['msg']
     assert result['direct_path']['blocked'] is False
     assert result['probes_run'] == ['read', 'direct']  # the proxied read passed first
@@ -217,18 +217,18 @@ def test_stage_direct_path_open(lab, run_check):
 ])
 def test_bad_input_fails_before_any_request(lab, run_check, over, needle):
     before = access_log_len(lab)
-    result, out = run_check(base_args(lab, **over))
+    result = run_check(base_args(lab, **over))
     assert result['stage'] == 'config'
     assert needle in result['msg']
     assert 'nothing was sent' in result['msg']
     assert access_log_len(lab) == before
-    assert_no_secret(lab, out)
+    assert_no_secret(lab, result.output)
 
 
 def test_user_without_password_is_rejected_by_argument_spec(lab, run_check):
     args = base_args(lab)
     del args['proxy_password']
-    result, _ = run_check(args)
+    result = run_check(args)
     assert result['failed'] is True
     assert 'parameters are required together: proxy_user, proxy_password' in result['msg']
 
@@ -256,36 +256,36 @@ def test_glance_mode_reads_glance_config_with_dollar_escape(lab, run_check, tmp_
     # glance-s3b's password contains '$': oslo.config needs it written as '$$'.
     conf = write_glance_conf(tmp_path / 'glance-api.conf', lab, password=lab['proxy']['users']['glance-s3b'])
     before = access_log_len(lab)
-    result, out = run_check({'glance_config': conf, 'glance_backend': 's3_fast', 'probe': 'write',
-                             'expect_direct_blocked': True})
+    result = run_check({'glance_config': conf, 'glance_backend': 's3_fast', 'probe': 'write',
+                        'expect_direct_blocked': True})
     assert result['reachable'] is True, result['msg']
     assert result['settings_source'] == '%s [s3_fast]' % conf
     assert result['proxy_url'].startswith('http://glance-s3b:********@')
     assert all('glance-s3b' in line for line in access_log_lines(lab, before))
-    assert lab['proxy']['users']['glance-s3b'] not in out
-    assert_no_secret(lab, out)
+    assert lab['proxy']['users']['glance-s3b'] not in result.output
+    assert_no_secret(lab, result.output)
 
 
 def test_glance_mode_dropin_overrides_main_file(lab, run_check, tmp_path):
     conf = write_glance_conf(tmp_path / 'glance-api.conf', lab, password='wrong')
     dropin = tmp_path / 'glance-api.conf.d'
     dropin.mkdir()
-    (dropin / '50-s3proxy.conf').write_text('[s3_fast]\ns3_store_proxy_password = %s\n'
-                                             % lab['proxy']['users']['glance-s3b'].replace('$', '$$'))
-    result, _ = run_check({'glance_config': conf, 'glance_backend': 's3_fast'})
+    password = lab['proxy']['users']['glance-s3b'].replace('$', '$$')
+    (dropin / '50-s3proxy.conf').write_text('[s3_fast]\ns3_store_proxy_password = %s\n' % password)
+    result = run_check({'glance_config': conf, 'glance_backend': 's3_fast'})
     assert result['reachable'] is True, result['msg']
 
 
 def test_glance_mode_wrong_password_in_file(lab, run_check, tmp_path):
     conf = write_glance_conf(tmp_path / 'glance-api.conf', lab, password='wrong-in-file')
-    result, out = run_check({'glance_config': conf, 'glance_backend': 's3_fast'})
+    result = run_check({'glance_config': conf, 'glance_backend': 's3_fast'})
     assert result['stage'] == 'proxy_auth'
-    assert 'wrong-in-file' not in out
+    assert 'wrong-in-file' not in result.output
 
 
 def test_glance_mode_backend_not_s3(lab, run_check, tmp_path):
     conf = write_glance_conf(tmp_path / 'glance-api.conf', lab)
-    result, _ = run_check({'glance_config': conf, 'glance_backend': 'local'})
+    result = run_check({'glance_config': conf, 'glance_backend': 'local'})
     assert result['stage'] == 'config'
     assert "'local' is not an s3 entry" in result['msg']
 
@@ -300,7 +300,7 @@ def test_glance_mode_legacy_section(lab, run_check, tmp_path):
         's3_store_proxy_password = %s\ns3_store_cacert = %s\n'
         % (lab['s3']['https_endpoint'], ident['access_key'], ident['secret_key'], lab['proxy']['host'],
            lab['proxy']['port'], USER, PASSWORD, lab['certs']['ca']))
-    result, _ = run_check({'glance_config': str(conf), 'probe': 'write'})
+    result = run_check({'glance_config': str(conf), 'probe': 'write'})
     assert result['reachable'] is True, result['msg']
     assert result['settings_source'].endswith('[glance_store]')
 
@@ -309,6 +309,6 @@ def test_glance_mode_proxy_enabled_without_host(lab, run_check, tmp_path):
     conf = tmp_path / 'glance-api.conf'
     conf.write_text('[glance_store]\ns3_store_host = http://s3.lab.test:8333\ns3_store_bucket = glance\n'
                     's3_store_enable_proxy = true\n')
-    result, _ = run_check({'glance_config': str(conf)})
+    result = run_check({'glance_config': str(conf)})
     assert result['stage'] == 'config'
     assert 's3_store_proxy_host is empty' in result['msg']

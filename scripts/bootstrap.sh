@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Install what the tests and the lab need on a fresh Debian 12 machine:
+# apt packages, then the pinned Python venvs under .cache/. Idempotent: a venv
+# is rebuilt only when its requirements file changes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CACHE=${CACHE:-$PWD/.cache}
+PYTHON=${PYTHON:-python3.11}
+mkdir -p "$CACHE"
+
+need_apt=()
+command -v squid >/dev/null 2>&1 || need_apt+=(squid)
+command -v htpasswd >/dev/null 2>&1 || need_apt+=(apache2-utils)
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+command -v nsenter >/dev/null 2>&1 || need_apt+=(util-linux)
+command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "bootstrap: apt-get install ${need_apt[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  # The Debian package starts a system Squid; the tests run their own.
+  (systemctl disable --now squid >/dev/null 2>&1 || service squid stop >/dev/null 2>&1 || true)
+fi
+
+venv() {  # venv NAME REQUIREMENTS
+  local dir="$CACHE/venv-$1" req="$2" stamp
+  stamp=$(sha256sum "$req" | cut -c1-16)
+  if [ -f "$dir/.stamp" ] && [ "$(cat "$dir/.stamp")" = "$stamp" ]; then
+    return 0
+  fi
+  echo "bootstrap: creating venv $1 from $req"
+  rm -rf "$dir"
+  "$PYTHON" -m venv "$dir"
+  "$dir/bin/pip" install -q --disable-pip-version-check -r "$req" 2>&1 | grep -v "^WARNING: Location" || true
+  "$dir/bin/python" -c 'import sys' && echo "$stamp" > "$dir/.stamp"
+}
+venv tools tests/requirements-tools.txt
+venv glance tests/requirements-glance.txt
+
+# ansible-test downloads a get-pip script from a host this machine cannot
+# reach; give it a stand-in that uses ensurepip and the package index.
+mkdir -p "$HOME/.ansible/test/cache"
+for v in 24_2 24_3 25_0 25_1 25_2; do
+  cat > "$HOME/.ansible/test/cache/get_pip_$v.py" <<'PY'
+import subprocess
+import sys
+
+args = [a for a in sys.argv[1:] if a not in ('--no-setuptools', '--no-wheel', '--no-pip')]
+subprocess.check_call([sys.executable, '-m', 'ensurepip', '--upgrade', '--default-pip'])
+if args:
+    subprocess.check_call([sys.executable, '-m', 'pip', 'install'] + args)
+PY
+done
+
+# The collection as Ansible looks for it.
+mkdir -p "$CACHE/collections/ansible_collections/glancestore"
+ln -sfn "$PWD" "$CACHE/collections/ansible_collections/glancestore/s3proxy"
+echo "bootstrap: ready"
