@@ -1,0 +1,182 @@
+"""Make glance_store's stock ``s3`` driver honour the proxy options.
+
+Three in-memory changes to ``glance_store._drivers.s3`` (no file is edited):
+
+1. the proxy options are appended to the driver's option list, so every S3
+   store group registers them (multi-store, ``[backend_defaults]`` and legacy
+   ``[glance_store]`` alike);
+2. ``Store.configure_add`` also validates the store's proxy options and logs
+   one INFO line per proxied store (password masked);
+3. ``Store._create_s3_client`` runs with the store's botocore settings in a
+   context variable, and the driver's ``boto_client.Config`` adds them
+   (``proxies``, ``proxies_config``, ``retries``) to the Config it builds.
+
+Unknown glance_store releases are refused unless explicitly allowed, and any
+error propagates: the S3 driver then fails to load instead of going direct.
+"""
+
+import contextvars
+import functools
+import logging
+import os
+
+import botocore.client
+import botocore.config
+from glance_store import exceptions
+
+import glance_store_s3proxy
+from glance_store_s3proxy import options
+from glance_store_s3proxy import proxy
+
+LOG = logging.getLogger('glance_store_s3proxy')
+ALLOW_UNTESTED_ENV = 'GLANCE_STORE_S3PROXY_ALLOW_UNTESTED'
+MARK = '_glance_store_s3proxy'
+
+_ACTIVE = contextvars.ContextVar('glance_store_s3proxy_config', default=None)
+# glance_store re-creates and re-configures S3 stores for every operation (they
+# are not DRIVER_REUSABLE): announce each store's proxy once per process.
+_ANNOUNCED = set()
+
+
+class UnsupportedGlanceStore(RuntimeError):
+    """The installed glance_store does not look like the one this was tested with."""
+
+
+def _glance_store_version():
+    from importlib import metadata  # pylint: disable=import-outside-toplevel
+    try:
+        return metadata.version('glance_store')
+    except metadata.PackageNotFoundError:
+        return metadata.version('glance-store')
+
+
+def check_patch_points(module):
+    """Refuse a driver whose patch points are not what this version expects."""
+    version = _glance_store_version()
+    problems = []
+    if version not in glance_store_s3proxy.TESTED_GLANCE_STORE and os.environ.get(ALLOW_UNTESTED_ENV) != '1':
+        problems.append('glance_store %s is not a tested release (tested: %s); set %s=1 to try it anyway'
+                        % (version, ', '.join(glance_store_s3proxy.TESTED_GLANCE_STORE), ALLOW_UNTESTED_ENV))
+    store = getattr(module, 'Store', None)
+    opts = getattr(module, '_S3_OPTS', None)
+    if store is None or not isinstance(opts, list) or getattr(store, 'OPTIONS', None) is not opts:
+        problems.append('Store.OPTIONS is not the module list _S3_OPTS')
+    else:
+        upstream = set(o.name for o in opts) & set(options.OPTION_NAMES)
+        if upstream and not getattr(store, MARK, False):
+            problems.append('glance_store already defines %s: remove glance-store-s3proxy, the option names'
+                            ' stay the same' % ', '.join(sorted(upstream)))
+        for name in ('configure_add', '_create_s3_client'):
+            if not callable(getattr(store, name, None)):
+                problems.append('Store.%s is missing' % name)
+        create = getattr(store, '_create_s3_client', None)
+        code = getattr(getattr(create, '__wrapped__', create), '__code__', None)
+        if code is None or not {'boto_client', 'Config'} <= set(code.co_names):
+            problems.append('Store._create_s3_client no longer builds boto_client.Config')
+    if getattr(module, 'boto_client', None) is None:
+        problems.append('the driver has no boto_client (boto3/botocore missing?)')
+    if problems:
+        raise UnsupportedGlanceStore('glance-store-s3proxy %s refuses to patch %s: %s'
+                                     % (glance_store_s3proxy.__version__, module.__name__, '; '.join(problems)))
+    return version
+
+
+class _BotoClientModule:
+    """Stands in for ``botocore.client`` inside the S3 driver module only.
+
+    ``Config(...)`` built while a proxied store creates its client gets that
+    store's proxies merged in; everything else is botocore's own.
+    """
+
+    def __init__(self, real):
+        self._real = real
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+    def Config(self, *args, **kwargs):  # pylint: disable=invalid-name
+        config = self._real.Config(*args, **kwargs)
+        extra = _ACTIVE.get()
+        if extra:
+            config = config.merge(botocore.config.Config(**extra))
+        return config
+
+
+def _store_values(store):
+    """This store's proxy option values, read as the driver reads its own."""
+    # pylint: disable=import-outside-toplevel
+    import glance_store.driver
+    if store.backend_group:
+        conf = glance_store.driver.BackendGroupConfiguration(store.OPTIONS, store.backend_group, conf=store.conf)
+    else:
+        conf = store.conf.glance_store
+    values = {}
+    for name in options.OPTION_NAMES:
+        try:
+            values[name] = getattr(conf, name)
+        except (ValueError, AttributeError) as exc:  # oslo.config value errors subclass ValueError
+            raise exceptions.BadStoreConfiguration(
+                store_name=store.backend_group or 's3',
+                reason='%s has an invalid value: %s' % (name, type(exc).__name__))
+    return values
+
+
+def store_config_args(store):
+    """Validate and return the botocore Config arguments of one store."""
+    values = _store_values(store)
+    problems = proxy.validate(values)
+    if problems:
+        raise exceptions.BadStoreConfiguration(store_name=store.backend_group or 's3',
+                                               reason='; '.join(problems))
+    return values, proxy.botocore_config_args(values)
+
+
+def _wrap_configure_add(original):
+    @functools.wraps(original)
+    def configure_add(self):
+        original(self)
+        values, args = store_config_args(self)
+        name = self.backend_group or 'glance_store'
+        if values.get('s3_store_enable_proxy'):
+            masked = proxy.mask_url(args['proxies']['https'])
+            key = (os.getpid(), name, masked)
+            log = LOG.debug if key in _ANNOUNCED else LOG.info
+            _ANNOUNCED.add(key)
+            log('glance-store-s3proxy %s active in pid %d: S3 store %s uses proxy %s',
+                glance_store_s3proxy.__version__, os.getpid(), name, masked)
+        else:
+            LOG.debug('glance-store-s3proxy: S3 store %s has no proxy enabled', name)
+    setattr(configure_add, MARK, True)
+    return configure_add
+
+
+def _wrap_create_s3_client(original):
+    @functools.wraps(original)
+    def _create_s3_client(self):
+        # Validated on every client, so a store whose configure_add failed
+        # (and kept read access) never goes around its proxy.
+        args = store_config_args(self)[1]
+        token = _ACTIVE.set(args or None)
+        try:
+            return original(self)
+        finally:
+            _ACTIVE.reset(token)
+    setattr(_create_s3_client, MARK, True)
+    return _create_s3_client
+
+
+def apply(module):
+    """Patch the S3 driver module in place. Idempotent; raises on mismatch."""
+    store = getattr(module, 'Store', None)
+    if store is not None and getattr(store, MARK, False):
+        return
+    version = check_patch_points(module)
+    existing = set(o.name for o in module._S3_OPTS)  # pylint: disable=protected-access
+    module._S3_OPTS.extend(o for o in options.store_opts() if o.name not in existing)  # pylint: disable=protected-access
+    store.configure_add = _wrap_configure_add(store.configure_add)
+    store._create_s3_client = _wrap_create_s3_client(store._create_s3_client)  # pylint: disable=protected-access
+    if not isinstance(module.boto_client, _BotoClientModule):
+        module.boto_client = _BotoClientModule(botocore.client)
+    setattr(store, MARK, True)
+    LOG.debug('glance-store-s3proxy %s patched glance_store %s S3 driver in pid %d',
+              glance_store_s3proxy.__version__, version, os.getpid())
