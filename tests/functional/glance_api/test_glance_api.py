@@ -1,0 +1,127 @@
+"""A real glance-api (uwsgi, 2 workers, lazy-apps) whose stock s3 store goes
+through Squid with basic auth, to a SeaweedFS reachable only through Squid."""
+
+import hashlib
+import os
+import re
+import shutil
+import sys
+import tempfile
+import uuid
+
+import boto3
+import pytest
+import requests
+from botocore.config import Config
+
+from lab.glance_api import ADMIN_HEADERS, GlanceApi, base_conf
+from lab.netlab import access_log_len, access_log_lines
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+VENV = os.path.dirname(os.path.dirname(sys.executable))
+PASSWORD = 'p@ss:w/rd%#'
+SIZE = 64 * 1024 * 1024
+
+
+def s3_store(lab, name, password=PASSWORD):
+    ident = lab['s3']['identities']['glance']
+    return ('\n[{n}]\ns3_store_host = {ep}\ns3_store_bucket = glance\ns3_store_access_key = {ak}\n'
+            's3_store_secret_key = {sk}\ns3_store_bucket_url_format = path\ns3_store_large_object_size = 32\n'
+            's3_store_large_object_chunk_size = 8\ns3_store_thread_pools = 4\ns3_store_max_retries = 3\n'
+            's3_store_enable_proxy = true\ns3_store_proxy_host = {h}\ns3_store_proxy_port = {p}\n'
+            's3_store_proxy_user = glance-s3\ns3_store_proxy_password = {pw}\n').format(
+        n=name, ep=lab['s3']['http_endpoint'], ak=ident['access_key'], sk=ident['secret_key'],
+        h=lab['proxy']['host'], p=lab['proxy']['port'], pw=password)
+
+
+@pytest.fixture(scope='module')
+def glance(lab):
+    workdir = tempfile.mkdtemp(prefix='glance-api-', dir=os.path.join(ROOT, '.cache'))
+    api = GlanceApi(VENV, workdir, port=9292)
+    api.write_config(base_conf(workdir, 'fast:s3', 'fast') + s3_store(lab, 'fast'))
+    api.db_sync()
+    api.start()
+    yield api
+    api.stop()
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+def http():
+    session = requests.Session()
+    session.trust_env = False  # never the environment's proxy
+    return session
+
+
+def s3_client(lab):
+    ident = lab['s3']['identities']['glance']
+    url = 'http://glance-s3:%s@%s:%d' % ('p%40ss%3Aw%2Frd%25%23', lab['proxy']['host'], lab['proxy']['port'])
+    return boto3.client('s3', endpoint_url=lab['s3']['http_endpoint'], region_name='us-east-1',
+                        aws_access_key_id=ident['access_key'], aws_secret_access_key=ident['secret_key'],
+                        config=Config(proxies={'http': url}, s3={'addressing_style': 'path'}))
+
+
+def test_64mib_image_multipart_through_proxy(lab, glance, tmp_path):
+    session = http()
+    image_file = tmp_path / 'image.raw'
+    with open(str(image_file), 'wb') as f:
+        for _ in range(SIZE // (1024 * 1024)):
+            f.write(os.urandom(1024 * 1024))
+    md5 = hashlib.md5(image_file.read_bytes()).hexdigest()
+
+    resp = session.post(glance.url + '/v2/images', json={'name': 'lab-%s' % uuid.uuid4().hex[:6],
+                                                         'disk_format': 'raw', 'container_format': 'bare'},
+                        headers=ADMIN_HEADERS)
+    assert resp.status_code == 201, resp.text
+    image_id = resp.json()['id']
+    before = access_log_len(lab)
+    with open(str(image_file), 'rb') as f:
+        resp = session.put(glance.url + '/v2/images/%s/file' % image_id, data=f,
+                           headers=dict(ADMIN_HEADERS, **{'Content-Type': 'application/octet-stream',
+                                                          'Content-Length': str(SIZE), 'Expect': ''}))
+    assert resp.status_code == 204, resp.text + glance.log_tail()
+
+    image = session.get(glance.url + '/v2/images/%s' % image_id, headers=ADMIN_HEADERS).json()
+    assert image['status'] == 'active'
+    assert image['size'] == SIZE
+    assert image['checksum'] == md5
+    location = image.get('stores')
+    assert location == 'fast'
+
+    got = hashlib.md5()
+    with session.get(glance.url + '/v2/images/%s/file' % image_id, headers=ADMIN_HEADERS, stream=True) as resp:
+        assert resp.status_code == 200
+        for chunk in resp.iter_content(1024 * 1024):
+            got.update(chunk)
+    assert got.hexdigest() == md5
+
+    lines = [line for line in access_log_lines(lab, before) if image_id in line]
+    assert any('?uploads' in line and ' glance-s3 ' in line for line in lines), lines
+    parts = [line for line in lines if 'partNumber=' in line and 'uploadId=' in line and ' glance-s3 ' in line]
+    assert len(parts) == 8, lines  # 64 MiB in 8 MiB parts
+    assert not any('TCP_DENIED' in line for line in lines)
+
+    head = s3_client(lab).head_object(Bucket='glance', Key=image_id)
+    assert re.match(r'^"?[0-9a-f]{32}-8"?$', head['ETag']), head['ETag']
+
+    resp = session.delete(glance.url + '/v2/images/%s' % image_id, headers=ADMIN_HEADERS)
+    assert resp.status_code == 204
+    with pytest.raises(Exception) as err:
+        s3_client(lab).head_object(Bucket='glance', Key=image_id)
+    assert '404' in str(err.value)
+
+
+def test_stores_detail_endpoint_works_with_type_s3(glance):
+    resp = http().get(glance.url + '/v2/info/stores/detail', headers=ADMIN_HEADERS)
+    assert resp.status_code == 200, resp.text
+    stores = {s['id']: s for s in resp.json()['stores']}
+    assert stores['fast']['type'] == 's3'
+    # The password never reaches the API either.
+    assert PASSWORD not in resp.text
+
+
+def test_every_worker_announces_the_proxy_and_hides_the_password(glance):
+    log = glance.log()
+    pids = set(re.findall(r'glance-store-s3proxy 1\.0\.0 active in pid (\d+): S3 store fast uses proxy '
+                          r'http://glance-s3:\*\*\*@', log))
+    assert len(pids) == glance.processes, glance.log_tail()  # lazy-apps: each worker patched its own driver
+    assert PASSWORD not in log and 'p%40ss' not in log

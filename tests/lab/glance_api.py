@@ -1,0 +1,151 @@
+"""A real glance-api (uwsgi, no Keystone) for the tests, from Glance's own venv.
+
+uwsgi is the venv's own binary with ``home =`` the venv, so ``site`` adds the
+venv's site-packages and processes its ``.pth`` files, as a packaged Glance
+does. The unauthenticated paste pipeline is used; admin-only APIs get their
+roles from the ``context`` filter headers (lab only).
+"""
+
+import os
+import signal
+import subprocess
+import time
+import urllib.request
+
+ADMIN_HEADERS = {'X-Identity-Status': 'Confirmed', 'X-Roles': 'admin,member,reader',
+                 'X-Project-Id': 'f0b4fd4ba1b54a6e8c6b9b38e5c7a3a1', 'X-User-Id': 'lab-admin'}
+
+BASE_CONF = """\
+[DEFAULT]
+enabled_backends = {backends}
+debug = false
+use_stderr = true
+image_size_cap = 4294967296
+
+[database]
+connection = sqlite:///{d}/glance.sqlite
+
+[glance_store]
+default_backend = {default}
+
+[os_glance_staging_store]
+filesystem_store_datadir = {d}/staging
+
+[os_glance_tasks_store]
+filesystem_store_datadir = {d}/tasks
+
+[oslo_policy]
+enforce_new_defaults = false
+enforce_scope = false
+
+[oslo_concurrency]
+lock_path = {d}/locks
+"""
+
+UWSGI_INI = """\
+[uwsgi]
+http-socket = {host}:{port}
+module = glance.wsgi.api:application
+home = {venv}
+need-app = true
+master = true
+processes = {processes}
+threads = 1
+lazy-apps = true
+enable-threads = true
+http-auto-chunked = true
+http-chunked-input = true
+http-raw-body = true
+socket-timeout = 60
+add-header = Connection: close
+buffer-size = 65535
+thunder-lock = true
+die-on-term = true
+env = OS_GLANCE_CONFIG_DIR={d}
+pidfile = {d}/uwsgi.pid
+logto = {d}/glance-api.log
+"""
+
+
+def base_conf(workdir, backends, default):
+    return BASE_CONF.format(d=workdir, backends=backends, default=default)
+
+
+class GlanceApi:
+    def __init__(self, venv, workdir, port=9292, host='127.0.0.1', processes=2):
+        self.venv = venv
+        self.d = workdir
+        self.port = port
+        self.host = host
+        self.processes = processes
+        self.url = 'http://%s:%d' % (host, port)
+        self.proc = None
+        self.conf_file = os.path.join(workdir, 'glance-api.conf')
+        self.log_file = os.path.join(workdir, 'glance-api.log')
+
+    def write_config(self, conf_text):
+        for sub in ('staging', 'tasks', 'locks'):
+            os.makedirs(os.path.join(self.d, sub), exist_ok=True)
+        with open(self.conf_file, 'w') as f:
+            f.write(conf_text)
+        paste = os.path.join(self.venv, 'etc', 'glance', 'glance-api-paste.ini')
+        with open(paste) as f:
+            text = f.read()
+        # Lab only: the default (no flavor) pipeline takes roles from headers.
+        text = text.replace('default = cors http_proxy_to_wsgi versionnegotiation osprofiler unauthenticated-context',
+                            'default = cors http_proxy_to_wsgi versionnegotiation osprofiler context')
+        with open(os.path.join(self.d, 'glance-api-paste.ini'), 'w') as f:
+            f.write(text)
+
+    def db_sync(self):
+        subprocess.run([os.path.join(self.venv, 'bin', 'glance-manage'), '--config-dir', self.d, 'db_sync'],
+                       check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=self._env())
+
+    def _env(self):
+        env = {k: v for k, v in os.environ.items() if 'proxy' not in k.lower()}
+        env['OS_GLANCE_CONFIG_DIR'] = self.d
+        return env
+
+    def start(self, timeout=60):
+        ini = os.path.join(self.d, 'uwsgi.ini')
+        with open(ini, 'w') as f:
+            f.write(UWSGI_INI.format(host=self.host, port=self.port, venv=self.venv, d=self.d,
+                                     processes=self.processes))
+        self.proc = subprocess.Popen([os.path.join(self.venv, 'bin', 'uwsgi'), '--ini', ini],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     env=self._env(), start_new_session=True)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError('glance-api exited: %s' % self.log_tail())
+            if self.healthy():
+                return
+            time.sleep(0.3)
+        raise RuntimeError('glance-api not healthy in %ds: %s' % (timeout, self.log_tail()))
+
+    def healthy(self):
+        try:
+            with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(
+                    self.url + '/healthcheck', timeout=2) as resp:
+                return resp.status == 200
+        except OSError:
+            return False
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+    def log(self):
+        try:
+            with open(self.log_file) as f:
+                return f.read()
+        except OSError:
+            return ''
+
+    def log_tail(self, n=40):
+        return '\n'.join(self.log().splitlines()[-n:])
