@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help deps test lint sanity units lab lab-down docs build clean
+.PHONY: help deps test lint sanity units lab lab-down docs wheel build clean
 
 help:
 	@echo "make test      install what is needed, then lint, sanity, unit and integration tests"
@@ -31,6 +31,12 @@ lab: deps
 
 lab-down:
 	bash scripts/lab.sh down
+
+docs: deps
+	bash scripts/gen-docs.sh
+
+wheel: deps
+	bash scripts/build-wheel.sh
 
 build: deps
 	.cache/venv-tools/bin/ansible-galaxy collection build --force --output-path build/

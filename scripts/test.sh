@@ -15,7 +15,7 @@ export ANSIBLE_LOCAL_TEMP=$ANSIBLE_HOME/tmp
 export ANSIBLE_REMOTE_TEMP=$ANSIBLE_HOME/remote-tmp
 export ANSIBLE_NOCOLOR=1
 export PATH=$TOOLS:$PATH
-STEPS=${STEPS:-"lint sanity units module extension glance_api role"}
+STEPS=${STEPS:-"lint sanity build units units_extension module extension extension_prev glance_api"}
 
 step() {  # step NAME COMMAND... ; a non-pytest step counts as one test
   local name=$1; shift
@@ -49,17 +49,40 @@ run_sanity() {
   (cd "$dest" && git init -q && git add -A && ansible-test sanity --venv --python 3.11 --color no)
 }
 
+run_build() {  # the collection builds and its module docs render
+  rm -rf "$ROOT/build/collection" && mkdir -p "$ROOT/build/collection"
+  ansible-galaxy collection build --force --output-path "$ROOT/build/collection" || return 1
+  ansible-doc glancestore.s3proxy.s3_proxy_check | grep -q 'expect_direct_blocked' || return 1
+  if [ -f roles/glance_s3_proxy/meta/argument_specs.yml ]; then
+    ansible-doc -t role glancestore.s3proxy.glance_s3_proxy | grep -q 'glance_s3_proxy_stores' || return 1
+  fi
+}
+
+install_extension() {  # the shipped wheel, into each Glance test environment
+  local venv
+  for venv in "$@"; do
+    "$venv/pip" install -q --disable-pip-version-check --no-index --no-deps --force-reinstall \
+      roles/glance_s3_proxy/files/glance_store_s3proxy-*.whl 2>&1 | grep -v '^WARNING: Location' || true
+  done
+}
+
+install_extension "$GLANCE" "$CACHE/venv-gs-prev/bin"
+[ -n "${KEEP_LAB:-}" ] || "$TOOLS/python" tests/lab/netlab.py up >"$REPORTS/lab-up.log" 2>&1 || cat "$REPORTS/lab-up.log"
+
 for s in $STEPS; do
   case $s in
     lint) step lint run_lint ;;
     sanity) step sanity run_sanity ;;
     units) (cd "$CACHE/collections/ansible_collections/glancestore/s3proxy" && \
-            PYTHONPATH=$CACHE/collections pytest_step units "$TOOLS/python" tests/unit) ;;
+            PYTHONPATH=$CACHE/collections pytest_step units "$TOOLS/python" tests/unit/plugins) ;;
     module) pytest_step module "$TOOLS/python" tests/functional/module ;;
+    units_extension) pytest_step units_extension "$GLANCE/python" tests/unit/extension ;;
     extension) pytest_step extension "$GLANCE/python" tests/functional/extension ;;
+    extension_prev) pytest_step extension_prev "$CACHE/venv-gs-prev/bin/python" tests/functional/extension ;;
     glance_api) pytest_step glance_api "$GLANCE/python" tests/functional/glance_api ;;
     role) pytest_step role "$TOOLS/python" tests/functional/role ;;
   esac
 done
 
+[ -n "${KEEP_LAB:-}" ] || "$TOOLS/python" tests/lab/netlab.py down >/dev/null 2>&1
 "$TOOLS/python" scripts/summary.py "$REPORTS"

@@ -170,9 +170,11 @@ def test_store_without_proxy_behaves_like_upstream(lab, run_store):
     ('s3_store_enable_proxy = true\ns3_store_proxy_host = 10.77.1.2\ns3_store_proxy_user = u\n'
      's3_store_proxy_password = pässword\n', 's3_store_proxy_password has non-ASCII characters'),
     ('s3_store_enable_proxy = true\ns3_store_proxy_host = 10.77.1.2\ns3_store_proxy_port = 0\n',
-     's3_store_proxy_port 0 is outside 1-65535'),
+     's3_store_proxy_port has an invalid value'),
     ('s3_store_enable_proxy = true\ns3_store_proxy_host = 10.77.1.2\ns3_store_proxy_port = 70000\n',
      's3_store_proxy_port has an invalid value'),
+    ('s3_store_enable_proxy = true\ns3_store_proxy_host = http://10.77.1.2\n',
+     's3_store_proxy_host has an invalid value'),
     ('s3_store_enable_proxy = true\ns3_store_proxy_host = 10.77.1.2\ns3_store_proxy_cacert = /nonexistent.pem\n',
      's3_store_proxy_cacert /nonexistent.pem does not exist'),
 ])

@@ -11,53 +11,33 @@ OPTION_NAMES = (
 def store_opts():
     """New option objects (each store group registers its own copies)."""
     return [
-        cfg.BoolOpt('s3_store_enable_proxy', default=False, help="""
-Send this store's S3 traffic through an HTTP proxy.
-
-When enabled, the store's boto3 clients use the proxy given by
-``s3_store_proxy_host`` and ``s3_store_proxy_port`` (botocore's per-client
-``proxies``); ``HTTP_PROXY``, ``HTTPS_PROXY`` and ``NO_PROXY`` from the
-environment are not read for this store. Stores that do not enable the
-proxy behave exactly as upstream.
-
-Related Options:
-    * s3_store_proxy_host
-    * s3_store_proxy_port
-"""),
-        cfg.HostAddressOpt('s3_store_proxy_host', help="""
-The proxy's host name or IP address, without scheme or credentials.
-
-Required when ``s3_store_enable_proxy`` is true.
-"""),
-        cfg.PortOpt('s3_store_proxy_port', default=8080, help="""
-The proxy's port (1-65535).
-"""),
-        cfg.StrOpt('s3_store_proxy_user', help="""
-User name for the proxy's Basic authentication. ASCII only.
-
-Set together with ``s3_store_proxy_password``.
-"""),
-        cfg.StrOpt('s3_store_proxy_password', secret=True, help="""
-Password for the proxy's Basic authentication. ASCII only.
-
-Reserved characters (``@ : / % #``) are allowed; they are percent-encoded in
-the proxy URL. Write a literal ``$`` as ``$$`` in the configuration file.
-"""),
+        cfg.BoolOpt('s3_store_enable_proxy', default=False, help=(
+            "Send this store's S3 traffic through an HTTP proxy.\n\n"
+            "When enabled, the store's boto3 clients use the proxy given by s3_store_proxy_host and "
+            "s3_store_proxy_port (botocore's per-client proxies). HTTP_PROXY, HTTPS_PROXY and NO_PROXY "
+            "from the environment are not read for this store. A store that does not enable the proxy "
+            "behaves exactly as upstream.")),
+        cfg.HostAddressOpt('s3_store_proxy_host', help=(
+            "The proxy's host name or IP address, without scheme or credentials. Required when "
+            "s3_store_enable_proxy is true.")),
+        cfg.PortOpt('s3_store_proxy_port', default=8080, min=1, help="The proxy's port (1-65535)."),
+        cfg.StrOpt('s3_store_proxy_user', help=(
+            "User name for the proxy's Basic authentication, ASCII only. Set together with "
+            "s3_store_proxy_password.")),
+        cfg.StrOpt('s3_store_proxy_password', secret=True, help=(
+            "Password for the proxy's Basic authentication, ASCII only. Reserved characters such as "
+            "@ : / % # are allowed: they are percent-encoded in the proxy URL. Write a literal $ as $$ "
+            "in the configuration file.")),
         cfg.StrOpt('s3_store_proxy_scheme', default='http', choices=[
-            ('http', 'Plain HTTP to the proxy (https endpoints are tunnelled with CONNECT).'),
+            ('http', 'Plain HTTP to the proxy; https endpoints are tunnelled with CONNECT.'),
             ('https', 'TLS to the proxy itself.'),
-        ], help="""
-The scheme used to talk to the proxy.
-"""),
-        cfg.StrOpt('s3_store_proxy_cacert', help="""
-A CA bundle that signs the proxy's certificate, for
-``s3_store_proxy_scheme = https`` (botocore ``proxy_ca_bundle``).
-"""),
-        cfg.IntOpt('s3_store_max_retries', min=0, help="""
-The number of times botocore retries a failed S3 request (botocore
-``retries.max_attempts`` in ``standard`` mode). Unset keeps botocore's
-default. Retries matter behind proxies.
-"""),
+        ], help="The scheme used to talk to the proxy."),
+        cfg.StrOpt('s3_store_proxy_cacert', help=(
+            "A CA bundle that signs the proxy's certificate, for s3_store_proxy_scheme = https "
+            "(botocore proxy_ca_bundle).")),
+        cfg.IntOpt('s3_store_max_retries', min=0, help=(
+            "How many times botocore retries a failed S3 request (botocore retries max_attempts, "
+            "standard mode). Unset keeps botocore's default. Retries matter behind proxies.")),
     ]
 
 

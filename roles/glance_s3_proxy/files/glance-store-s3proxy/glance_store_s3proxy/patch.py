@@ -115,9 +115,9 @@ def _store_values(store):
         try:
             values[name] = getattr(conf, name)
         except (ValueError, AttributeError) as exc:  # oslo.config value errors subclass ValueError
+            detail = type(exc).__name__ if name == 's3_store_proxy_password' else str(exc)
             raise exceptions.BadStoreConfiguration(
-                store_name=store.backend_group or 's3',
-                reason='%s has an invalid value: %s' % (name, type(exc).__name__))
+                store_name=store.backend_group or 's3', reason='%s has an invalid value: %s' % (name, detail))
     return values
 
 
