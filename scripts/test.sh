@@ -15,7 +15,7 @@ export ANSIBLE_LOCAL_TEMP=$ANSIBLE_HOME/tmp
 export ANSIBLE_REMOTE_TEMP=$ANSIBLE_HOME/remote-tmp
 export ANSIBLE_NOCOLOR=1
 export PATH=$TOOLS:$PATH
-STEPS=${STEPS:-"lint sanity build units units_extension module extension extension_prev glance_api"}
+STEPS=${STEPS:-"lint sanity build units units_extension module extension extension_prev glance_api role"}
 
 step() {  # step NAME COMMAND... ; a non-pytest step counts as one test
   local name=$1; shift

@@ -61,7 +61,7 @@ add-header = Connection: close
 buffer-size = 65535
 thunder-lock = true
 die-on-term = true
-env = OS_GLANCE_CONFIG_DIR={d}
+env = OS_GLANCE_CONFIG_DIR={conf_dir}
 pidfile = {d}/uwsgi.pid
 logto = {d}/glance-api.log
 """
@@ -72,7 +72,7 @@ def base_conf(workdir, backends, default):
 
 
 class GlanceApi:
-    def __init__(self, venv, workdir, port=9292, host='127.0.0.1', processes=2):
+    def __init__(self, venv, workdir, port=9292, host='127.0.0.1', processes=2, conf_dir=None, env=None):
         self.venv = venv
         self.d = workdir
         self.port = port
@@ -80,12 +80,15 @@ class GlanceApi:
         self.processes = processes
         self.url = 'http://%s:%d' % (host, port)
         self.proc = None
-        self.conf_file = os.path.join(workdir, 'glance-api.conf')
+        self.conf_dir = conf_dir or workdir
+        self.extra_env = env or {}
+        self.conf_file = os.path.join(self.conf_dir, 'glance-api.conf')
         self.log_file = os.path.join(workdir, 'glance-api.log')
 
     def write_config(self, conf_text):
         for sub in ('staging', 'tasks', 'locks'):
             os.makedirs(os.path.join(self.d, sub), exist_ok=True)
+        os.makedirs(self.conf_dir, exist_ok=True)
         with open(self.conf_file, 'w') as f:
             f.write(conf_text)
         paste = os.path.join(self.venv, 'etc', 'glance', 'glance-api-paste.ini')
@@ -94,23 +97,27 @@ class GlanceApi:
         # Lab only: the default (no flavor) pipeline takes roles from headers.
         text = text.replace('default = cors http_proxy_to_wsgi versionnegotiation osprofiler unauthenticated-context',
                             'default = cors http_proxy_to_wsgi versionnegotiation osprofiler context')
-        with open(os.path.join(self.d, 'glance-api-paste.ini'), 'w') as f:
+        with open(os.path.join(self.conf_dir, 'glance-api-paste.ini'), 'w') as f:
             f.write(text)
 
     def db_sync(self):
-        subprocess.run([os.path.join(self.venv, 'bin', 'glance-manage'), '--config-dir', self.d, 'db_sync'],
+        subprocess.run([os.path.join(self.venv, 'bin', 'glance-manage'), '--config-dir', self.conf_dir, 'db_sync'],
                        check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=self._env())
 
     def _env(self):
         env = {k: v for k, v in os.environ.items() if 'proxy' not in k.lower()}
-        env['OS_GLANCE_CONFIG_DIR'] = self.d
+        env['OS_GLANCE_CONFIG_DIR'] = self.conf_dir
+        env.update(self.extra_env)
         return env
+
+    def uwsgi_ini(self):
+        return UWSGI_INI.format(host=self.host, port=self.port, venv=self.venv, d=self.d, conf_dir=self.conf_dir,
+                                processes=self.processes)
 
     def start(self, timeout=60):
         ini = os.path.join(self.d, 'uwsgi.ini')
         with open(ini, 'w') as f:
-            f.write(UWSGI_INI.format(host=self.host, port=self.port, venv=self.venv, d=self.d,
-                                     processes=self.processes))
+            f.write(self.uwsgi_ini())
         self.proc = subprocess.Popen([os.path.join(self.venv, 'bin', 'uwsgi'), '--ini', ini],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                      env=self._env(), start_new_session=True)

@@ -8,9 +8,8 @@ import uuid
 
 import pytest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
-CACHE = os.path.join(ROOT, '.cache')
+from lab.ansible_runner import TOOLS_BIN, ansible_env
+
 
 PLAYBOOK = """\
 - name: Run s3_proxy_check
@@ -28,32 +27,6 @@ PLAYBOOK = """\
         mode: "0600"
       check_mode: false
 """
-
-
-def collections_path():
-    base = os.path.join(CACHE, 'collections')
-    link = os.path.join(base, 'ansible_collections', 'glancestore', 's3proxy')
-    if not os.path.islink(link):
-        os.makedirs(os.path.dirname(link), exist_ok=True)
-        os.symlink(ROOT, link)
-    return base
-
-
-def ansible_env():
-    env = dict(os.environ)
-    home = os.path.join(CACHE, 'ansible-home')
-    env.update({
-        'ANSIBLE_COLLECTIONS_PATH': collections_path(),
-        'ANSIBLE_HOME': home,
-        'ANSIBLE_LOCAL_TEMP': os.path.join(home, 'tmp'),
-        'ANSIBLE_REMOTE_TEMP': os.path.join(home, 'remote-tmp'),
-        'ANSIBLE_NOCOLOR': '1',
-        'ANSIBLE_RETRY_FILES_ENABLED': '0',
-        'ANSIBLE_PYTHON_INTERPRETER': sys.executable,
-    })
-    for var in ('HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy', 'NO_PROXY', 'no_proxy'):
-        env.pop(var, None)
-    return env
 
 
 class Result(dict):
@@ -74,14 +47,13 @@ def run_check(tmp_path):
         extra = tmp_path / ('vars-%s.json' % name)
         extra.write_text(json.dumps({'check_args': args, 'result_file': str(result_file),
                                      'ansible_python_interpreter': sys.executable}))
-        cmd = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,',
+        cmd = [os.path.join(TOOLS_BIN, 'ansible-playbook'), '-i', 'localhost,',
                '-c', 'local', '-e', '@%s' % extra, str(playbook)]
         if check:
             cmd.append('--check')
         if verbosity:
             cmd.append('-' + 'v' * verbosity)
-        run_env = ansible_env()
-        run_env.update(env or {})
+        run_env = ansible_env(env)
         proc = subprocess.run(cmd, check=False, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
                               env=run_env, timeout=300)
         assert result_file.exists(), proc.stdout
