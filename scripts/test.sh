@@ -15,7 +15,7 @@ export ANSIBLE_LOCAL_TEMP=$ANSIBLE_HOME/tmp
 export ANSIBLE_REMOTE_TEMP=$ANSIBLE_HOME/remote-tmp
 export ANSIBLE_NOCOLOR=1
 export PATH=$TOOLS:$PATH
-STEPS=${STEPS:-"lint sanity build units units_extension module extension extension_prev glance_api role"}
+STEPS=${STEPS:-"lint sanity build units units_extension module extension extension_prev glance_api role molecule_kolla molecule_openstack_ansible"}
 
 step() {  # step NAME COMMAND... ; a non-pytest step counts as one test
   local name=$1; shift
@@ -73,6 +73,7 @@ for s in $STEPS; do
   case $s in
     lint) step lint run_lint ;;
     sanity) step sanity run_sanity ;;
+    build) step build run_build ;;
     units) (cd "$CACHE/collections/ansible_collections/glancestore/s3proxy" && \
             PYTHONPATH=$CACHE/collections pytest_step units "$TOOLS/python" tests/unit/plugins) ;;
     module) pytest_step module "$TOOLS/python" tests/functional/module ;;
@@ -81,6 +82,7 @@ for s in $STEPS; do
     extension_prev) pytest_step extension_prev "$CACHE/venv-gs-prev/bin/python" tests/functional/extension ;;
     glance_api) pytest_step glance_api "$GLANCE/python" tests/functional/glance_api ;;
     role) pytest_step role "$TOOLS/python" tests/functional/role ;;
+    molecule_*) step "$s" molecule test -s "${s#molecule_}" ;;
   esac
 done
 

@@ -10,7 +10,6 @@ import os
 import shutil
 import stat
 import subprocess
-import sys
 import tempfile
 
 import pytest
@@ -176,8 +175,8 @@ def test_check_diff_of_a_change_shows_no_secret(env):
 def test_wrong_password_stops_at_preflight_and_changes_nothing(env):
     dropin = env['vars']['glance_s3_proxy_config_dropin']
     before = digest(dropin)
-    variables = dict(env['vars'], glance_s3_proxy_proxy=dict(env['vars']['glance_s3_proxy_proxy'],
-                                                              password='wrong-pass-word'))
+    proxy = dict(env['vars']['glance_s3_proxy_proxy'], password='wrong-pass-word')
+    variables = dict(env['vars'], glance_s3_proxy_proxy=proxy)
     run = run_playbook(ROLE_PLAYBOOK, variables, env['dir'])
     assert run.rc != 0
     assert "Store fast: stage proxy_auth" in run.output
