@@ -75,7 +75,7 @@ for s in $STEPS; do
     sanity) step sanity run_sanity ;;
     build) step build run_build ;;
     units) (cd "$CACHE/collections/ansible_collections/glancestore/s3proxy" && \
-            PYTHONPATH=$CACHE/collections pytest_step units "$TOOLS/python" tests/unit/plugins) ;;
+            PYTHONPATH=$CACHE/collections pytest_step units "$TOOLS/python" tests/unit/plugins tests/unit/roles) ;;
     module) pytest_step module "$TOOLS/python" tests/functional/module ;;
     units_extension) pytest_step units_extension "$GLANCE/python" tests/unit/extension ;;
     extension) pytest_step extension "$GLANCE/python" tests/functional/extension ;;

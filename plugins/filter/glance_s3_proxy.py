@@ -61,9 +61,11 @@ def effective_stores(stores, default_proxy=None):
             raise AnsibleFilterError('each entry of glance_s3_proxy_stores must be a dict')
         merged = dict(STORE_DEFAULTS)
         merged.update(dict((k, v) for k, v in store.items() if v is not None or k == 'max_retries'))
+        own = dict((k, v) for k, v in (store.get('proxy') or {}).items() if v is not None)
         proxy = dict(base)
-        proxy.update(dict((k, v) for k, v in (store.get('proxy') or {}).items() if v is not None))
+        proxy.update(own)
         merged['proxy'] = proxy
+        merged['proxy_keys_from_role'] = sorted(k for k in PROXY_DEFAULTS if k not in own)
         out.append(merged)
     return out
 
@@ -103,6 +105,9 @@ def problems(stores, mode='multi'):
                 continue  # reported above with the role's wording
             for field, key in _FIELDS:
                 msg = re.sub(r'\b%s\b' % field, key, msg)
+            inherited = [k for k in store.get('proxy_keys_from_role', []) if 'proxy.%s ' % k in msg]
+            if inherited:
+                msg += ' (inherited from glance_s3_proxy_proxy.%s)' % inherited[0]
             out.append('%s: %s' % (where, msg))
         for key, minimum, fix in (('large_object_chunk_size', 5, 'S3 parts must be at least 5 MB'),
                                   ('large_object_size', 0, 'use 0 or more (MB)'),

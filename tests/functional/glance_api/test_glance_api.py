@@ -37,7 +37,7 @@ def s3_store(lab, name, password=PASSWORD):
 @pytest.fixture(scope='module')
 def glance(lab):
     workdir = tempfile.mkdtemp(prefix='glance-api-', dir=os.path.join(ROOT, '.cache'))
-    api = GlanceApi(VENV, workdir, port=9292)
+    api = GlanceApi(VENV, workdir, port=9392)
     api.write_config(base_conf(workdir, 'fast:s3', 'fast') + s3_store(lab, 'fast'))
     api.db_sync()
     api.start()
