@@ -67,7 +67,7 @@ install_extension() {  # the shipped wheel, into each Glance test environment
 }
 
 install_extension "$GLANCE" "$CACHE/venv-gs-prev/bin"
-[ -n "${KEEP_LAB:-}" ] || "$TOOLS/python" tests/lab/netlab.py up >"$REPORTS/lab-up.log" 2>&1 || cat "$REPORTS/lab-up.log"
+[ -n "${KEEP_LAB:-}" ] || "$TOOLS/python" tests/lab/netlab.py up >"$REPORTS/lab-up.txt" 2>&1 || cat "$REPORTS/lab-up.txt"
 
 for s in $STEPS; do
   case $s in
