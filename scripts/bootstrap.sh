@@ -54,6 +54,25 @@ if args:
 PY
 done
 
+# community.docker (for the Molecule lab scenarios), taken from the pinned
+# ansible package on PyPI: Galaxy is not reachable.
+COLL=$CACHE/collections/ansible_collections
+if [ ! -f "$COLL/community/docker/.from-ansible-12.3.0" ]; then
+  echo "bootstrap: community.docker from ansible 12.3.0"
+  tmpd=$(mktemp -d)
+  "$CACHE/venv-tools/bin/pip" download -q --disable-pip-version-check --no-deps -d "$tmpd" ansible==12.3.0 2>&1 \
+    | grep -v '^WARNING: Location' || true
+  rm -rf "$COLL/community/docker" && mkdir -p "$COLL"
+  "$CACHE/venv-tools/bin/python" - "$tmpd"/ansible-12.3.0-py3-none-any.whl "$CACHE/collections" <<'PY'
+import sys
+import zipfile
+with zipfile.ZipFile(sys.argv[1]) as whl:
+    whl.extractall(sys.argv[2], [n for n in whl.namelist() if n.startswith('ansible_collections/community/docker/')])
+PY
+  touch "$COLL/community/docker/.from-ansible-12.3.0"
+  rm -rf "$tmpd"
+fi
+
 # The collection as Ansible looks for it.
 mkdir -p "$CACHE/collections/ansible_collections/glancestore"
 ln -sfn "$PWD" "$CACHE/collections/ansible_collections/glancestore/s3proxy"

@@ -137,17 +137,23 @@ def problems(stores, mode='multi'):
     return out
 
 
-def enabled_backends(conf_text, stores, other_backends=None):
-    """The [DEFAULT] enabled_backends value: the file's other entries, then the role's stores."""
-    entries = []
-    current = ''
-    section = None
+def conf_value(conf_text, section, key, default=''):
+    """The last value of ``key`` in ``[section]`` of an oslo.config file's text."""
+    value = default
+    current = None
     for line in (conf_text or '').splitlines():
         stripped = line.strip()
         if stripped.startswith('['):
-            section = stripped.strip('[]').strip()
-        elif section == 'DEFAULT' and re.match(r'^enabled_backends\s*[=:]', stripped):
-            current = stripped.split('=', 1)[1] if '=' in stripped else stripped.split(':', 1)[1]
+            current = stripped.strip('[]').strip()
+        elif current == section and re.match(r'^%s\s*[=:]' % re.escape(key), stripped):
+            value = re.split(r'\s*[=:]\s*', stripped, maxsplit=1)[1].strip()
+    return value
+
+
+def enabled_backends(conf_text, stores, other_backends=None):
+    """The [DEFAULT] enabled_backends value: the file's other entries, then the role's stores."""
+    entries = []
+    current = conf_value(conf_text, 'DEFAULT', 'enabled_backends')
     ours = [s['name'] for s in stores]
     for entry in (other_backends or []) + current.split(','):
         entry = entry.strip()
@@ -193,5 +199,6 @@ class FilterModule(object):
             'glance_s3_proxy_problems': problems,
             'glance_s3_proxy_enabled_backends': enabled_backends,
             'glance_s3_proxy_ca_files': ca_files,
+            'glance_s3_proxy_conf_value': conf_value,
             'oslo_value': oslo_value,
         }

