@@ -2,12 +2,13 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help deps test lint sanity units lab lab-down docs wheel build clean
+.PHONY: help deps test lint sanity units lab lab-down bench docs wheel build clean
 
 help:
 	@echo "make test      install what is needed, then lint, sanity, unit and integration tests"
 	@echo "make lab       bring up the local lab (Squid + S3, Glance reaches S3 only through Squid)"
 	@echo "make lab-down  remove everything the lab started"
+	@echo "make bench     measure what the proxy costs Glance (docs/benchmarks.md)"
 	@echo "make docs      regenerate docs/ from the code"
 	@echo "make build     build the collection tarball"
 
@@ -31,6 +32,9 @@ lab: deps
 
 lab-down:
 	bash scripts/lab.sh down
+
+bench: deps
+	bash scripts/bench.sh
 
 docs: deps
 	bash scripts/gen-docs.sh

@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DIR=${LAB_DOCKER_DIR:-$PWD/.cache/docker}
-NS=gs3p-docker
+NS=gs3p-docker-$(printf %s "$DIR" | sha256sum | cut -c1-8)  # one per checkout
 SOCK=$DIR/docker.sock
 
 private_up() {
