@@ -426,7 +426,30 @@ def write_report(r):
               '| module read probe / bare boto3 <= 1.5 | %.2f | %s |' % (p['read']['ratio'], goal(p['read']['ratio'] <= 1.5)),
               '| module write probe / bare boto3 <= 1.5 | %.2f | %s |' % (p['write']['ratio'],
                                                                           goal(p['write']['ratio'] <= 1.5)),
-              '', 'Raw numbers: [benchmarks.json](benchmarks.json).', '']
+              '']
+    baseline_path = os.environ.get('BENCH_BASELINE')
+    if baseline_path and os.path.exists(baseline_path):
+        with open(baseline_path) as f:
+            base = json.load(f)
+        label = os.environ.get('BENCH_BASELINE_LABEL', 'before')
+        change = os.environ.get('BENCH_CHANGE', 'this run')
+        lines += ['## Before and after: %s' % change, '',
+                  'Before: %s (%s, raw numbers in [%s](%s)). After: this run.' % (
+                      label, base['date'], os.path.basename(baseline_path), os.path.basename(baseline_path)), '',
+                  '| %s MiB | store | upload before | upload after | download before | download after |' % big,
+                  '|---|---|---|---|---|---|']
+        for store in STORES:
+            b, a = base['summary'][big][store], s[store]
+            lines.append('| %s | %s | %s | %s | %s | %s |' % (
+                'ratio to twin' if store in TWINS else 'MiB/s', store, b.get('upload_ratio', '%.1f MiB/s' % b['upload_mib_s']),
+                a.get('upload_ratio', '%.1f MiB/s' % a['upload_mib_s']),
+                b.get('download_ratio', '%.1f MiB/s' % b['download_mib_s']),
+                a.get('download_ratio', '%.1f MiB/s' % a['download_mib_s'])))
+        lines.append('')
+    if os.path.exists(os.path.join(docs, 'benchmarks-analysis.md')):
+        lines += ['Why the goals that are missed are missed, and what was tried: '
+                  '[benchmarks-analysis.md](benchmarks-analysis.md).', '']
+    lines += ['Raw numbers: [benchmarks.json](benchmarks.json).', '']
     with open(os.path.join(docs, 'benchmarks.md'), 'w') as f:
         f.write('\n'.join(lines))
     print('\n'.join(lines))
