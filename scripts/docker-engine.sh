@@ -22,7 +22,7 @@ private_up() {
   mkdir -p "$DIR"
   ip netns add "$NS" 2>/dev/null || true
   ip -n "$NS" link set lo up
-  nsenter --net=/run/netns/$NS setsid dockerd --data-root "$DIR/data" --exec-root "$DIR/exec" \
+  nsenter --net="/run/netns/$NS" setsid dockerd --data-root "$DIR/data" --exec-root "$DIR/exec" \
     --pidfile "$DIR/dockerd.pid" -H "unix://$SOCK" --storage-driver overlay2 \
     >"$DIR/dockerd.log" 2>&1 </dev/null &
   for _ in $(seq 60); do
