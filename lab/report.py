@@ -22,14 +22,15 @@ try:
     out['proxied'] = 'ok'
 except Exception as exc:
     out['proxied'] = type(exc).__name__
-try:
-    socket.create_connection(('s3', 8333), 3)
-    out['direct'] = 'open'
-except OSError as exc:
-    out['direct'] = 'blocked (%s)' % exc
-if len(sys.argv) > 4:
+for name, host in (('direct', 's3'), ('direct_ip', sys.argv[4])):
     try:
-        out['etag'] = s3.head_object(Bucket='glance', Key=sys.argv[4])['ETag'].strip('"')
+        socket.create_connection((host, 8333), 3)
+        out[name] = 'open'
+    except OSError as exc:
+        out[name] = 'blocked (%s)' % exc
+if len(sys.argv) > 5:
+    try:
+        out['etag'] = s3.head_object(Bucket='glance', Key=sys.argv[5])['ETag'].strip('"')
     except Exception as exc:
         out['etag'] = 'missing: %s' % type(exc).__name__
 print(json.dumps(out))
@@ -66,10 +67,13 @@ def docker_exec(container, *args):
 def main():
     password, access_key, secret_key = sys.argv[1:4]
     checks = []
+    s3_ip = docker_exec('gs3p-s3', 'hostname', '-I').split()[0]
     first = json.loads(docker_exec('gs3p-glance', '/opt/glance/bin/python', '-c', PROBE, password, access_key,
-                                   secret_key))
+                                   secret_key, s3_ip))
     checks.append((first['proxied'] == 'ok', 'proxied path glance -> proxy -> s3: %s' % first['proxied']))
-    checks.append((first['direct'].startswith('blocked'), 'direct path glance -> s3: %s' % first['direct']))
+    checks.append((first['direct'].startswith('blocked') and first['direct_ip'].startswith('blocked'),
+                   'direct path glance -> s3: by name %s; by address %s: %s'
+                   % (first['direct'], s3_ip, first['direct_ip'])))
     before = len(docker_exec('gs3p-proxy', 'cat', '/var/log/squid/access.log').splitlines())
     up = json.loads(docker_exec('gs3p-glance', '/opt/glance/bin/python', '-c', UPLOAD, str(SIZE_MIB), json.dumps(ADMIN)))
     checks.append((up['put'] == 204 and up['same'],
@@ -82,9 +86,9 @@ def main():
     checks.append((len(parts) >= 2, "Squid access.log: %d multipart parts under user glance-s3 (%d requests)"
                    % (len(parts), len(lines))))
     last = json.loads(docker_exec('gs3p-glance', '/opt/glance/bin/python', '-c', PROBE, password, access_key,
-                                  secret_key, up['id']))
+                                  secret_key, s3_ip, up['id']))
     checks.append((last['etag'].endswith('-%d' % len(parts)), 'S3 object glance/%s ETag %s' % (up['id'], last['etag'])))
-    print('\nVerification report')
+    print('\nVerification report (S3 server: %s)' % docker_exec('gs3p-s3', 'cat', '/etc/lab-s3-server').strip())
     for ok, text in checks:
         print('  [%s] %s' % ('OK' if ok else 'FAIL', text))
     print('')

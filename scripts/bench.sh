@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 .cache/venv-tools/bin/pip install -q --disable-pip-version-check -r tests/requirements-bench.txt 2>&1 \
   | grep -v '^WARNING: Location' || true
 eval "$(bash scripts/docker-engine.sh up)"; export DOCKER_HOST
-eval "$(bash scripts/build-images.sh | tail -n 1)"; export LAB_IMAGE_TAG
+images=$(bash scripts/build-images.sh)
+eval "$images"; export LAB_IMAGE_TAG LAB_S3_IMAGE LAB_S3_SERVER
 export PATH=$PWD/.cache/venv-tools/bin:$PATH
 exec .cache/venv-tools/bin/python lab/bench.py

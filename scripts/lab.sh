@@ -18,8 +18,9 @@ S=$SECONDS
 case "${1:-up}" in
   up)
     eval "$(bash scripts/docker-engine.sh up)"; export DOCKER_HOST
-    eval "$(bash scripts/build-images.sh | tail -n 1)"; export LAB_IMAGE_TAG
-    echo "lab: images glancestore-lab-{glance,proxy,s3}:$LAB_IMAGE_TAG ready ($((SECONDS - S))s)"
+    images=$(bash scripts/build-images.sh)
+    eval "$images"; export LAB_IMAGE_TAG LAB_S3_IMAGE LAB_S3_SERVER
+    echo "lab: images glancestore-lab-{glance,proxy}:$LAB_IMAGE_TAG and $LAB_S3_IMAGE ($LAB_S3_SERVER) ready ($((SECONDS - S))s)"
     ansible-playbook -i "$INV" molecule/shared/destroy.yml molecule/shared/create.yml molecule/shared/prepare.yml \
       >.cache/lab-setup.log 2>&1 || { tail -n 40 .cache/lab-setup.log; exit 1; }
     echo "lab: containers gs3p-glance, gs3p-proxy, gs3p-s3 up; glance-api has a file store only ($((SECONDS - S))s)"

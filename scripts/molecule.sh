@@ -11,8 +11,9 @@ for scenario in "$@"; do
   if [ -f "molecule/$scenario/vars.yml" ] && [ -z "${LAB_IMAGE_TAG:-}" ]; then
     eval "$(bash scripts/docker-engine.sh up)"
     export DOCKER_HOST
-    eval "$(bash scripts/build-images.sh | tail -n 1)"
-    export LAB_IMAGE_TAG
+    images=$(bash scripts/build-images.sh)
+    eval "$images"
+    export LAB_IMAGE_TAG LAB_S3_IMAGE LAB_S3_SERVER
   fi
   molecule test -s "$scenario" || rc=1
 done
