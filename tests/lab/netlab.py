@@ -55,6 +55,10 @@ S3_IDENTITIES = {
                'actions': ['Read', 'List']},
 }
 BUCKETS = ['glance', 'glance-b', 'glance-legacy']
+# The namespaces, links and addresses are host-wide: one lab per machine. This
+# file names the lab directory that owns them, so a second checkout is refused
+# instead of tearing down a lab that another run is using.
+OWNER_FILE = '/run/gs3p-netlab.owner'
 
 
 def sh(*cmd, check=True, **kw):
@@ -225,8 +229,24 @@ class Lab:
         raise SystemExit('S3 behind Squid did not come up in %ds: %s' % (timeout, last))
 
     # ------------------------------------------------------------------
+    def _check_owner(self):
+        try:
+            with open(OWNER_FILE) as f:
+                owner = f.read().strip()
+        except FileNotFoundError:
+            return
+        if owner == self.d or not os.path.exists('/run/netns/%s' % NS_PROXY):
+            return
+        busy = sh('ip', 'netns', 'pids', NS_PROXY, check=False).stdout.split()
+        if busy:
+            raise SystemExit('netlab: the network-namespace lab (%s, %s) is in use by the checkout whose lab '
+                             'directory is %s. Only one can run on a machine at a time. Fix: wait for that '
+                             '`make test` to end, or, if it is gone, run: python3 tests/lab/netlab.py down --dir %s'
+                             % (NS_PROXY, NS_S3, owner, owner))
+
     def up(self):
-        self.down(quiet=True)
+        self._check_owner()
+        self.down(quiet=True, force=True)
         os.makedirs(self.d, exist_ok=True)
         os.chmod(self.d, 0o755)
         start = time.time()
@@ -244,6 +264,8 @@ class Lab:
                    'identities': S3_IDENTITIES, 'buckets': BUCKETS},
             'namespaces': [NS_PROXY, NS_S3],
         }
+        with open(OWNER_FILE, 'w') as f:
+            f.write(self.d + '\n')
         state['squid'] = self._squid('squid', SQUID_PORT, USERS)
         state['weed'] = self._weed(certs)
         with open(self.state_file, 'w') as f:
@@ -256,7 +278,9 @@ class Lab:
               % (state['startup_seconds'], PROXY_IP, SQUID_PORT, state['s3']['http_endpoint']))
         return state
 
-    def down(self, quiet=False):
+    def down(self, quiet=False, force=False):
+        if not force:
+            self._check_owner()
         state = {}
         if os.path.exists(self.state_file):
             with open(self.state_file) as f:
@@ -277,6 +301,10 @@ class Lab:
         sh('ip', 'route', 'del', 'unreachable', '10.77.2.0/24', check=False)
         if os.path.isdir(self.d):
             shutil.rmtree(self.d, ignore_errors=True)
+        try:
+            os.unlink(OWNER_FILE)
+        except FileNotFoundError:
+            pass
         if not quiet:
             print('lab down')
 
