@@ -35,7 +35,8 @@ esac
 if ! [[ $pull_timeout =~ ^[0-9]+$ ]] || [ "$pull_timeout" -eq 0 ]; then
   fail "LAB_MINIO_PULL_TIMEOUT='$pull_timeout' is not a positive whole number of seconds. Fix: set it to e.g. 120, or unset it."
 fi
-if [ -n "$image" ] && ! [[ $image =~ ^[a-z0-9][a-z0-9._/:@-]*$ ]]; then
+ref='^([a-z0-9.-]+(:[0-9]+)?/)?[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?(@sha256:[0-9a-f]{64})?$'
+if [ -n "$image" ] && ! [[ $image =~ $ref ]]; then
   fail "LAB_MINIO_IMAGE='$image' is not an image reference. Fix: set it to e.g. $PINNED, or unset it."
 fi
 [ "$server" != seaweedfs ] || choose seaweedfs "" "LAB_S3_SERVER=seaweedfs"

@@ -67,11 +67,19 @@ def choose(env, **settings):
     ('LAB_MINIO_PULL_TIMEOUT', '2m', "LAB_MINIO_PULL_TIMEOUT='2m' is not a positive whole number of seconds"),
     ('LAB_MINIO_PULL_TIMEOUT', '0', "LAB_MINIO_PULL_TIMEOUT='0' is not a positive whole number of seconds"),
     ('LAB_MINIO_IMAGE', 'MinIO Latest', "LAB_MINIO_IMAGE='MinIO Latest' is not an image reference"),
+    ('LAB_MINIO_IMAGE', 'MinIO/minio:1', "LAB_MINIO_IMAGE='MinIO/minio:1' is not an image reference"),
 ])
 def test_bad_setting_is_refused_with_the_fix(docker_env, name, value, needle):
     rc, out, err = choose(docker_env, **{name: value})
     assert rc == 2 and out == ''
     assert needle in err and 'Fix:' in err
+
+
+@pytest.mark.parametrize('image', [PINNED, 'quay.io/minio/minio:latest', 'registry.example:5000/minio/minio',
+                                   'minio/minio@sha256:' + '0' * 64])
+def test_image_references_are_accepted(docker_env, image):
+    rc, out, err = choose(docker_env, LAB_S3_SERVER='seaweedfs', LAB_MINIO_IMAGE=image)
+    assert (rc, out) == (0, 'LAB_S3_SERVER=seaweedfs LAB_MINIO_IMAGE='), err
 
 
 def test_seaweedfs_on_request(docker_env):
