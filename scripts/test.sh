@@ -15,7 +15,7 @@ export ANSIBLE_LOCAL_TEMP=$ANSIBLE_HOME/tmp
 export ANSIBLE_REMOTE_TEMP=$ANSIBLE_HOME/remote-tmp
 export ANSIBLE_NOCOLOR=1
 export PATH=$TOOLS:$PATH
-STEPS=${STEPS:-"lint sanity build units units_extension module extension extension_prev glance_api role molecule_kolla molecule_openstack_ansible lab_images molecule_default molecule_tls molecule_two_stores molecule_legacy molecule_wrong_password"}
+STEPS=${STEPS:-"lint sanity build units units_extension module extension extension_prev glance_api role molecule_kolla molecule_openstack_ansible lab_images images molecule_default molecule_tls molecule_two_stores molecule_legacy molecule_wrong_password"}
 
 step() {  # step NAME COMMAND... ; a non-pytest step counts as one test
   local name=$1; shift
@@ -58,6 +58,15 @@ run_build() {  # the collection builds and its module docs render
   fi
 }
 
+run_images() {  # the Docker engine and the lab images, once for all the docker scenarios
+  local out
+  out=$(bash scripts/docker-engine.sh up) || return 1
+  eval "$out"; export DOCKER_HOST
+  out=$(bash scripts/build-images.sh) || return 1
+  eval "$out"; export LAB_IMAGE_TAG LAB_S3_IMAGE LAB_S3_SERVER
+  echo "$out"
+}
+
 install_extension() {  # the shipped wheel, into each Glance test environment
   local venv
   for venv in "$@"; do
@@ -83,6 +92,7 @@ for s in $STEPS; do
     glance_api) pytest_step glance_api "$GLANCE/python" tests/functional/glance_api ;;
     role) pytest_step role "$TOOLS/python" tests/functional/role ;;
     lab_images) pytest_step lab_images "$TOOLS/python" tests/functional/lab_images ;;
+    images) step images run_images; cat "$REPORTS/images.log" ;;
     molecule_*) step "$s" bash scripts/molecule.sh "${s#molecule_}" ;;
   esac
 done
