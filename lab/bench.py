@@ -22,7 +22,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOOLS = os.path.join(ROOT, '.cache', 'venv-tools', 'bin')
 TAG = os.environ['LAB_IMAGE_TAG']
-S3_IMAGE = os.environ.get('LAB_S3_IMAGE') or 'glancestore-lab-s3:' + TAG
+S3_IMAGE = os.environ['LAB_S3_IMAGE']
 STORES = ['direct', 'forward', 'tunnel', 'direct_tls']
 TWINS = {'forward': 'direct', 'tunnel': 'direct_tls'}
 SIZES_MIB = [int(s) for s in os.environ.get('BENCH_SIZES_MIB', '64 256 1024').split()]

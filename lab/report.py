@@ -1,8 +1,14 @@
 """The verification report of make lab, read from the lab's containers."""
 
 import json
+import os
 import subprocess
 import sys
+
+import yaml
+
+PLATFORMS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'molecule', 'shared',
+                         'lab-platforms.yml')
 
 SIZE_MIB = 64
 ADMIN = {'X-Identity-Status': 'Confirmed', 'X-Roles': 'admin,member,reader',
@@ -65,7 +71,9 @@ def docker_exec(container, *args):
 
 
 def main():
-    password, access_key, secret_key = sys.argv[1:4]
+    with open(PLATFORMS) as f:
+        lab = yaml.safe_load(f)  # the lab's users and keys, as the containers have them
+    password, access_key, secret_key = lab['lab_proxy_users']['glance-s3'], lab['lab_s3_access_key'], lab['lab_s3_secret_key']
     checks = []
     s3_ip = docker_exec('gs3p-s3', 'hostname', '-I').split()[0]
     first = json.loads(docker_exec('gs3p-glance', '/opt/glance/bin/python', '-c', PROBE, password, access_key,

@@ -5,8 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 .cache/venv-tools/bin/pip install -q --disable-pip-version-check -r tests/requirements-bench.txt 2>&1 \
   | grep -v '^WARNING: Location' || true
-eval "$(bash scripts/docker-engine.sh up)"; export DOCKER_HOST
 images=$(bash scripts/build-images.sh)
-eval "$images"; export LAB_IMAGE_TAG LAB_S3_IMAGE LAB_S3_SERVER
+eval "$images"
 export PATH=$PWD/.cache/venv-tools/bin:$PATH
 exec .cache/venv-tools/bin/python lab/bench.py

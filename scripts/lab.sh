@@ -17,9 +17,8 @@ S=$SECONDS
 
 case "${1:-up}" in
   up)
-    eval "$(bash scripts/docker-engine.sh up)"; export DOCKER_HOST
     images=$(bash scripts/build-images.sh)
-    eval "$images"; export LAB_IMAGE_TAG LAB_S3_IMAGE LAB_S3_SERVER
+    eval "$images"
     echo "lab: images glancestore-lab-{glance,proxy}:$LAB_IMAGE_TAG and $LAB_S3_IMAGE ($LAB_S3_SERVER) ready ($((SECONDS - S))s)"
     ansible-playbook -i "$INV" molecule/shared/destroy.yml molecule/shared/create.yml molecule/shared/prepare.yml \
       >.cache/lab-setup.log 2>&1 || { tail -n 40 .cache/lab-setup.log; exit 1; }
@@ -30,7 +29,7 @@ case "${1:-up}" in
       tail -n 40 .cache/lab-deploy.log; exit 1
     fi
     echo "lab: ansible-playbook glancestore.s3proxy.deploy: $(grep -E '^gs3p-glance +:' .cache/lab-deploy.log | tail -n 1 | cut -d: -f2- | xargs) ($((SECONDS - d))s)"
-    .cache/venv-tools/bin/python lab/report.py 'p@ss:w/rd%#' GLANCEACCESSKEY01 glance-secret-key-0123456789
+    .cache/venv-tools/bin/python lab/report.py
     echo "lab: up in $((SECONDS - S))s. Deploy log: .cache/lab-deploy.log. Try: DOCKER_HOST=$DOCKER_HOST docker exec -it gs3p-glance bash; remove with: make lab-down"
     ;;
   down)

@@ -8,12 +8,9 @@ export ANSIBLE_COLLECTIONS_PATH=$PWD/.cache/collections
 export ANSIBLE_HOME=$PWD/.cache/ansible-home
 rc=0
 for scenario in "$@"; do
-  if [ -f "molecule/$scenario/vars.yml" ] && [ -z "${LAB_IMAGE_TAG:-}" ]; then
-    eval "$(bash scripts/docker-engine.sh up)"
-    export DOCKER_HOST
+  if [ -f "molecule/$scenario/vars.yml" ] && [ -z "${LAB_S3_IMAGE:-}" ]; then
     images=$(bash scripts/build-images.sh)
     eval "$images"
-    export LAB_IMAGE_TAG LAB_S3_IMAGE LAB_S3_SERVER
   fi
   molecule test -s "$scenario" || rc=1
 done

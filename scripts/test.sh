@@ -60,10 +60,8 @@ run_build() {  # the collection builds and its module docs render
 
 run_images() {  # the Docker engine and the lab images, once for all the docker scenarios
   local out
-  out=$(bash scripts/docker-engine.sh up) || return 1
-  eval "$out"; export DOCKER_HOST
   out=$(bash scripts/build-images.sh) || return 1
-  eval "$out"; export LAB_IMAGE_TAG LAB_S3_IMAGE LAB_S3_SERVER
+  eval "$out"
   echo "$out"
 }
 
