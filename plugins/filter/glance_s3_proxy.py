@@ -8,12 +8,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import configparser
 import re
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.six import string_types
 
-from ansible_collections.glancestore.s3proxy.plugins.module_utils.s3_proxy import validate_settings
+from ansible_collections.glancestore.s3proxy.plugins.module_utils.s3_proxy import backend_entries, validate_settings
 
 STORE_DEFAULTS = {
     'region': '',
@@ -139,31 +140,30 @@ def problems(stores, mode='multi'):
 
 def conf_value(conf_text, section, key, default=''):
     """The last value of ``key`` in ``[section]`` of an oslo.config file's text."""
-    value = default
-    current = None
-    for line in (conf_text or '').splitlines():
-        stripped = line.strip()
-        if stripped.startswith('['):
-            current = stripped.strip('[]').strip()
-        elif current == section and re.match(r'^%s\s*[=:]' % re.escape(key), stripped):
-            value = re.split(r'\s*[=:]\s*', stripped, maxsplit=1)[1].strip()
-    return value
+    # [DEFAULT] is an ordinary section for oslo.config: its keys do not show through in other sections.
+    parser = configparser.RawConfigParser(strict=False, default_section='\0')
+    parser.optionxform = str
+    try:
+        parser.read_string(conf_text or '')
+    except configparser.MissingSectionHeaderError as e:  # the line itself may hold a secret: only its number
+        raise AnsibleFilterError('Glance\'s configuration cannot be parsed: line %d comes before any [section].'
+                                 ' Fix the file; Glance cannot read it either.' % e.lineno)
+    except configparser.ParsingError as e:
+        raise AnsibleFilterError('Glance\'s configuration cannot be parsed: line %s is neither "key = value" nor'
+                                 ' a [section]. Fix the file; Glance cannot read it either.'
+                                 % ', '.join(str(lineno) for lineno, _line in e.errors))
+    return parser.get(section, key, fallback=default)
 
 
 def enabled_backends(conf_text, stores, other_backends=None):
     """The [DEFAULT] enabled_backends value: the file's other entries, then the role's stores."""
-    entries = []
-    current = conf_value(conf_text, 'DEFAULT', 'enabled_backends')
     ours = [s['name'] for s in stores]
-    for entry in (other_backends or []) + current.split(','):
-        entry = entry.strip()
-        if ':' not in entry:
-            continue
-        name = entry.split(':', 1)[0].strip()
-        if name not in ours and name not in [e.split(':')[0] for e in entries]:
-            entries.append('%s:%s' % (name, entry.split(':', 1)[1].strip()))
-    entries.extend('%s:s3' % name for name in ours)
-    return ', '.join(entries)
+    entries = []
+    for name, kind in backend_entries(','.join(other_backends or []) + ','
+                                      + conf_value(conf_text, 'DEFAULT', 'enabled_backends')):
+        if name not in ours and name not in [n for n, _kind in entries]:
+            entries.append((name, kind))
+    return ', '.join(['%s:%s' % entry for entry in entries] + ['%s:s3' % name for name in ours])
 
 
 def ca_files(stores):

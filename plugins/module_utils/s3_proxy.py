@@ -227,6 +227,16 @@ def glance_config_files(path):
     return files
 
 
+def backend_entries(enabled_backends):
+    """``[DEFAULT] enabled_backends`` (``id:type, ...``) as a list of (id, type), in order."""
+    entries = []
+    for entry in (enabled_backends or '').split(','):
+        if ':' in entry:
+            name, kind = entry.split(':', 1)
+            entries.append((name.strip(), kind.strip()))
+    return entries
+
+
 def read_glance_settings(path, backend=None):
     """Read one S3 store's settings from Glance's configuration.
 
@@ -249,12 +259,7 @@ def read_glance_settings(path, backend=None):
     section = backend or 'glance_store'
     if backend:
         enabled = parser.get('DEFAULT', 'enabled_backends', fallback='')
-        ids = {}
-        for entry in enabled.split(','):
-            if ':' in entry:
-                name, kind = entry.split(':', 1)
-                ids[name.strip()] = kind.strip()
-        if ids.get(backend) != 's3':
+        if dict(backend_entries(enabled)).get(backend) != 's3':
             raise CheckError('config', 'glance_backend %r is not an s3 entry of [DEFAULT] enabled_backends in %s (found: %s):'
                              ' name one of its s3 stores.' % (backend, path, enabled or 'none'))
     if not parser.has_section(section):

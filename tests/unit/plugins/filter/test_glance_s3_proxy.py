@@ -115,3 +115,17 @@ def test_conf_value_reads_the_last_value_of_the_section():
     text = '[DEFAULT]\nstores = x\n[glance_store]\nstores = file, http\nstores: file\n[other]\nstores = y\n'
     assert conf_value(text, 'glance_store', 'stores') == 'file'
     assert conf_value(text, 'glance_store', 'missing', 'dflt') == 'dflt'
+    assert conf_value(text, 'DEFAULT', 'stores') == 'x'
+    # oslo.config does not show [DEFAULT] keys through other sections
+    assert conf_value('[DEFAULT]\nkey = 1\n[s]\n', 's', 'key', 'none') == 'none'
+
+
+@pytest.mark.parametrize('text, needle', [
+    ('s3_store_secret_key = TOPSECRET\n[DEFAULT]\n', 'line 1 comes before any [section]'),
+    ('[DEFAULT]\nenabled_backends = a:s3\nTOPSECRET\n', 'line 3 is neither "key = value" nor a [section]'),
+])
+def test_conf_value_refuses_a_file_glance_cannot_read_without_showing_it(text, needle):
+    with pytest.raises(AnsibleFilterError) as caught:
+        conf_value(text, 'DEFAULT', 'enabled_backends')
+    assert needle in str(caught.value)
+    assert 'TOPSECRET' not in str(caught.value)
