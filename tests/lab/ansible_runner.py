@@ -47,7 +47,7 @@ class PlaybookRun:
         self.ok, self.changed, _unreachable, self.failed = (int(g) for g in recap.groups()) if recap else (0, 0, 0, 0)
 
 
-def run_playbook(playbook_text, variables, workdir, check=False, diff=False, verbosity=0, env=None):
+def run_playbook(playbook_text, variables, workdir, check=False, diff=False, verbosity=0, env=None, timeout=900):
     name = uuid.uuid4().hex[:8]
     playbook = os.path.join(workdir, 'play-%s.yml' % name)
     with open(playbook, 'w') as f:
@@ -63,7 +63,7 @@ def run_playbook(playbook_text, variables, workdir, check=False, diff=False, ver
     if verbosity:
         cmd.append('-' + 'v' * verbosity)
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
-                          env=ansible_env(env), timeout=900, check=False)
+                          env=ansible_env(env), timeout=timeout, check=False)
     os.unlink(extra)
     return PlaybookRun(proc)
 

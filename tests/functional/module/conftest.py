@@ -1,14 +1,12 @@
 """Run glancestore.s3proxy.s3_proxy_check the way a user does: ansible-playbook."""
 
 import json
-import os
-import subprocess
 import sys
 import uuid
 
 import pytest
 
-from lab.ansible_runner import TOOLS_BIN, ansible_env
+from lab.ansible_runner import run_playbook
 
 
 PLAYBOOK = """\
@@ -40,28 +38,13 @@ def run_check(tmp_path):
     """run_check(args, check=False, verbosity=0) -> Result."""
 
     def _run(args, check=False, verbosity=0, env=None):
-        name = uuid.uuid4().hex[:8]
-        playbook = tmp_path / ('check-%s.yml' % name)
-        playbook.write_text(PLAYBOOK)
-        result_file = tmp_path / ('result-%s.json' % name)
-        extra = tmp_path / ('vars-%s.json' % name)
-        extra.write_text(json.dumps({'check_args': args, 'result_file': str(result_file),
-                                     'ansible_python_interpreter': sys.executable}))
-        cmd = [os.path.join(TOOLS_BIN, 'ansible-playbook'), '-i', 'localhost,',
-               '-c', 'local', '-e', '@%s' % extra, str(playbook)]
-        if check:
-            cmd.append('--check')
-        if verbosity:
-            cmd.append('-' + 'v' * verbosity)
-        run_env = ansible_env(env)
-        proc = subprocess.run(cmd, check=False, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
-                              env=run_env, timeout=300)
-        assert result_file.exists(), proc.stdout
-        output = proc.stdout
+        result_file = tmp_path / ('result-%s.json' % uuid.uuid4().hex[:8])
+        variables = {'check_args': args, 'result_file': str(result_file), 'ansible_python_interpreter': sys.executable}
+        run = run_playbook(PLAYBOOK, variables, str(tmp_path), check=check, verbosity=verbosity, env=env, timeout=300)
+        assert result_file.exists(), run.output
         saved = result_file.read_text()
-        extra.unlink()
         result = Result(json.loads(saved))
-        result.output = output + saved
+        result.output = run.output + saved
         return result
 
     return _run
