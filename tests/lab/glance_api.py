@@ -46,12 +46,12 @@ UWSGI_INI = """\
 [uwsgi]
 http-socket = {host}:{port}
 module = glance.wsgi.api:application
-home = {venv}
+{python_path}
 need-app = true
 master = true
 processes = {processes}
 threads = 1
-lazy-apps = true
+lazy-apps = {lazy_apps}
 enable-threads = true
 http-auto-chunked = true
 http-chunked-input = true
@@ -72,7 +72,10 @@ def base_conf(workdir, backends, default):
 
 
 class GlanceApi:
-    def __init__(self, venv, workdir, port=9292, host='127.0.0.1', processes=2, conf_dir=None, env=None):
+    def __init__(self, venv, workdir, port=9292, host='127.0.0.1', processes=2, conf_dir=None, env=None,
+                 site='home', lazy_apps=True):
+        """``site``: ``home`` (uwsgi home= the venv: .pth files run, as packaged Glance) or ``no-site``
+        (uwsgi no-site with pythonpath= site-packages: Glance imports fine, .pth files never run)."""
         self.venv = venv
         self.d = workdir
         self.port = port
@@ -80,6 +83,8 @@ class GlanceApi:
         self.processes = processes
         self.url = 'http://%s:%d' % (host, port)
         self.proc = None
+        self.site = site
+        self.lazy_apps = lazy_apps
         self.conf_dir = conf_dir or workdir
         self.extra_env = env or {}
         self.conf_file = os.path.join(self.conf_dir, 'glance-api.conf')
@@ -111,8 +116,18 @@ class GlanceApi:
         return env
 
     def uwsgi_ini(self):
-        return UWSGI_INI.format(host=self.host, port=self.port, venv=self.venv, d=self.d, conf_dir=self.conf_dir,
-                                processes=self.processes)
+        if self.site == 'home':
+            python_path = 'home = %s' % self.venv
+        else:
+            import glob  # pylint: disable=import-outside-toplevel
+            site_packages = glob.glob(os.path.join(self.venv, 'lib', 'python3*', 'site-packages'))[0]
+            python_path = 'no-site = true\npythonpath = %s' % site_packages
+        return UWSGI_INI.format(host=self.host, port=self.port, python_path=python_path, d=self.d, conf_dir=self.conf_dir,
+                                processes=self.processes, lazy_apps='true' if self.lazy_apps else 'false')
+
+    def pid(self):
+        with open(os.path.join(self.d, 'uwsgi.pid')) as f:
+            return int(f.read().strip())
 
     def start(self, timeout=60):
         ini = os.path.join(self.d, 'uwsgi.ini')

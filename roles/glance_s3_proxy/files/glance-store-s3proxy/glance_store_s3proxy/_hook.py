@@ -55,6 +55,8 @@ def install():
     """Put the finder first on sys.meta_path (once)."""
     if not installed():
         sys.meta_path.insert(0, S3ProxyFinder())
+        from glance_store_s3proxy import runtime  # pylint: disable=import-outside-toplevel
+        runtime.hook_installed()
     if TARGET in sys.modules:
         # Imported before the hook: patch it now (the .pth runs at start-up,
         # so this only happens when install() is called by hand).

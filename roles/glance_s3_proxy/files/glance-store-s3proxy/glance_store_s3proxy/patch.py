@@ -27,6 +27,7 @@ from glance_store import exceptions
 import glance_store_s3proxy
 from glance_store_s3proxy import options
 from glance_store_s3proxy import proxy
+from glance_store_s3proxy import runtime
 
 LOG = logging.getLogger('glance_store_s3proxy')
 ALLOW_UNTESTED_ENV = 'GLANCE_STORE_S3PROXY_ALLOW_UNTESTED'
@@ -131,12 +132,30 @@ def store_config_args(store):
     return values, proxy.botocore_config_args(values)
 
 
+def _locations(store):
+    """Where each proxy option's value comes from: a file, or 'default' (oslo.config's own record)."""
+    out = {}
+    groups = [store.backend_group, 'backend_defaults'] if store.backend_group else ['glance_store']
+    for name in options.OPTION_NAMES:
+        out[name] = 'default'
+        for group in groups:
+            try:
+                info = store.conf.get_location(name, group)
+            except Exception:  # pylint: disable=broad-except
+                info = None  # not registered in that group
+            if info is not None and info.location.name != 'opt_default' and (info.detail or info.location.name):
+                out[name] = '%s [%s]' % (info.detail or info.location.name, group)
+                break
+    return out
+
+
 def _wrap_configure_add(original):
     @functools.wraps(original)
     def configure_add(self):
         original(self)
         values, args = store_config_args(self)
         name = self.backend_group or 'glance_store'
+        runtime.store_configured(name, values, _locations(self))
         if values.get('s3_store_enable_proxy'):
             masked = proxy.mask_url(args['proxies']['https'])
             key = (os.getpid(), name, masked)
@@ -178,5 +197,6 @@ def apply(module):
     if not isinstance(module.boto_client, _BotoClientModule):
         module.boto_client = _BotoClientModule(botocore.client)
     setattr(store, MARK, True)
+    runtime.driver_patched(version)
     LOG.debug('glance-store-s3proxy %s patched glance_store %s S3 driver in pid %d',
               glance_store_s3proxy.__version__, version, os.getpid())

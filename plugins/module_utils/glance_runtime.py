@@ -1,0 +1,242 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, glancestore.s3proxy contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Judge the running glance-api processes by the runtime records of glance-store-s3proxy.
+
+The extension writes one JSON record per process (``<runtime_dir>/<pid>.json``)
+when its import hook is installed at interpreter start-up, when it patches the
+S3 driver, and when a store is configured (see the extension's ``runtime.py``).
+A record belongs to a process only if the pid, the kernel's start time of the
+process and the boot id all match, so stale records never count.
+
+A process of the service passes when:
+
+- it has a record of its own with ``hook: true``; or
+- it was forked (same executable, no exec) from a process of the tree that has
+  one: it inherited the hook, and the patched driver too if the fork came after
+  the patch (uwsgi workers forked from a master that loaded the application).
+
+Processes that are not Python (no ``python`` or ``uwsgi`` executable and no
+``libpython`` mapped) are listed and ignored. Every patched process must have
+configured every store the inventory names, each with the proxy the inventory
+asks for; at least one process must have. Anything else, including a check
+that cannot look (no processes, no directory), is a failure.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import re
+
+DEFAULT_RUNTIME_DIR = '/var/lib/glance/glance-store-s3proxy'
+RUNTIME_ENV = 'GLANCE_STORE_S3PROXY_RUNTIME_DIR'
+PROXY_KEYS = ('host', 'port', 'scheme', 'user')
+_OPTION_OF = {'proxied': 's3_store_enable_proxy', 'host': 's3_store_proxy_host', 'port': 's3_store_proxy_port',
+              'scheme': 's3_store_proxy_scheme', 'user': 's3_store_proxy_user'}
+
+
+class RuntimeCheckError(Exception):
+    """The check could not look at the running processes: a failure, never a pass."""
+
+
+def _read(path, binary=False):
+    try:
+        with open(path, 'rb' if binary else 'r') as f:
+            return f.read()
+    except (IOError, OSError):
+        return None
+
+
+def boot_id():
+    return (_read('/proc/sys/kernel/random/boot_id') or '').strip() or None
+
+
+def read_process(pid):
+    """What /proc says about one process, or None when it is gone."""
+    stat = _read('/proc/%d/stat' % pid)
+    if not stat:
+        return None
+    fields = stat.rsplit(')', 1)[1].split()
+    try:
+        exe = os.path.realpath(os.readlink('/proc/%d/exe' % pid))
+    except OSError:
+        exe = None  # a kernel thread, or no permission
+    cmdline = (_read('/proc/%d/cmdline' % pid, binary=True) or b'').replace(b'\0', b' ').decode('utf-8', 'replace').strip()
+    maps = _read('/proc/%d/maps' % pid) or ''
+    base = os.path.basename(exe or '')
+    return {
+        'pid': pid,
+        'ppid': int(fields[1]),
+        'start_ticks': int(fields[19]),
+        'exe': exe,
+        'cmdline': cmdline[:200],
+        'python': bool(re.match(r'(python|uwsgi)', base)) or 'libpython' in maps,
+    }
+
+
+def all_processes():
+    out = {}
+    for name in os.listdir('/proc'):
+        if name.isdigit():
+            proc = read_process(int(name))
+            if proc:
+                out[proc['pid']] = proc
+    return out
+
+
+def process_tree(root_pid):
+    """The root process and all its descendants, parents first."""
+    procs = all_processes()
+    if root_pid not in procs:
+        raise RuntimeCheckError('glance-api process %d is not running.' % root_pid)
+    children = {}
+    for proc in procs.values():
+        children.setdefault(proc['ppid'], []).append(proc['pid'])
+    order, queue = [], [root_pid]
+    while queue:
+        pid = queue.pop(0)
+        order.append(procs[pid])
+        queue.extend(sorted(children.get(pid, [])))
+    return order
+
+
+def root_from_pidfile(path):
+    text = _read(path)
+    if text is None:
+        raise RuntimeCheckError('pidfile %s cannot be read: is glance-api running, and is this its pidfile?' % path)
+    if not re.match(r'^\s*[0-9]+\s*$', text):
+        raise RuntimeCheckError('pidfile %s does not hold a process id.' % path)
+    return int(text)
+
+
+def load_records(directory):
+    """pid -> record, for every well-formed record in the directory."""
+    if not os.path.isdir(directory):
+        raise RuntimeCheckError(
+            'runtime directory %s does not exist: no Glance process of this host has written a glance-store-s3proxy'
+            ' record there. Either the extension is not active in glance-api, or glance-api writes its records'
+            ' elsewhere (%s in its environment must match runtime_dir).' % (directory, RUNTIME_ENV))
+    records = {}
+    for name in os.listdir(directory):
+        if not re.match(r'^[0-9]+\.json$', name):
+            continue
+        try:
+            record = json.loads(_read(os.path.join(directory, name)) or '')
+        except ValueError:
+            continue
+        if isinstance(record, dict) and record.get('pid') == int(name[:-5]):
+            records[record['pid']] = record
+    return records
+
+
+def _own_record(proc, records, boot):
+    record = records.get(proc['pid'])
+    if record and record.get('start_ticks') == proc['start_ticks'] and record.get('boot_id') == boot and record.get('hook'):
+        return record
+    return None
+
+
+def evaluate(tree, records, boot, intent):
+    """Judge the process tree against the inventory's intent.
+
+    ``intent`` is a list of ``{name, proxied, host, port, scheme, user}``.
+    Returns ``(processes, failures, effect)``: per-process findings, messages
+    (each naming its stage), and, per store, the proxy a patched process uses.
+    """
+    by_pid = dict((p['pid'], p) for p in tree)
+    evidence = {}  # pid -> (record, how, patched)
+    processes = []
+    failures = []
+    for proc in tree:  # parents come before their children
+        item = dict((k, proc[k]) for k in ('pid', 'ppid', 'exe', 'cmdline', 'python'))
+        record = _own_record(proc, records, boot)
+        if record:
+            evidence[proc['pid']] = (record, 'own record', bool(record.get('patched')))
+        else:
+            parent = evidence.get(proc['ppid']) if proc['ppid'] in by_pid else None
+            if parent and by_pid[proc['ppid']]['exe'] == proc['exe']:
+                prec = parent[0]
+                patched = parent[2] and prec.get('patched_ticks') is not None and proc['start_ticks'] >= prec['patched_ticks']
+                evidence[proc['pid']] = (prec, 'forked from pid %d after its hook' % proc['ppid'], patched)
+        if proc['pid'] in evidence:
+            record, how, patched = evidence[proc['pid']]
+            item.update(evidence=how, hook=True, patched=patched, extension_version=record.get('version'),
+                        glance_store_version=record.get('glance_store'),
+                        stores=sorted(record.get('stores', {})) if patched else [])
+        elif not proc['python']:
+            item.update(evidence='not a Python process: ignored', hook=None, patched=None, stores=[])
+        else:
+            item.update(evidence='none', hook=False, patched=False, stores=[])
+            failures.append(
+                'stage runtime: pid %d (%s) has no glance-store-s3proxy record: the extension is not active in that'
+                ' process. Its Python did not run the .pth file of Glance\'s site-packages (uwsgi with pythonpath='
+                ' or no-site, python -S), or the extension is not installed. Run glance-api from its venv (uwsgi'
+                ' home= or virtualenv=), install the extension, and restart.' % (proc['pid'], proc['cmdline'] or proc['exe']))
+        processes.append(item)
+
+    patched = [(pid, ev[0]) for pid, ev in evidence.items() if ev[2]]
+    effect = {}
+    if not patched and not failures:
+        failures.append('stage runtime: no glance-api process has loaded the patched S3 driver yet (%d processes'
+                        ' checked): the extension is installed in the interpreter, but no S3 store was configured'
+                        ' in a running process.' % len(tree))
+    for want in intent:
+        name = want['name']
+        seen = {}
+        for pid, record in sorted(patched):
+            got = (record.get('stores') or {}).get(name)
+            if got is None:
+                failures.append('stage runtime: pid %d has not configured store %s: is it in [DEFAULT] enabled_backends'
+                                ' of the configuration this glance-api reads?' % (pid, name))
+                continue
+            seen[pid] = got
+            for problem in _compare(want, got):
+                failures.append('stage config: store %s in pid %d: %s' % (name, pid, problem))
+        if seen:
+            first = seen[sorted(seen)[0]]
+            effect[name] = dict((k, first.get(k)) for k in ('proxied',) + PROXY_KEYS)
+            effect[name]['processes'] = sorted(seen)
+            effect[name]['locations'] = first.get('locations') or {}
+    return processes, failures, effect
+
+
+def _where(got, key):
+    location = (got.get('locations') or {}).get(_OPTION_OF[key])
+    if not location or location == 'default':
+        return '%s is not set (default)' % _OPTION_OF[key]
+    return '%s is set in %s' % (_OPTION_OF[key], location)
+
+
+def _compare(want, got):
+    problems = []
+    if bool(want.get('proxied', True)) != bool(got.get('proxied')):
+        if want.get('proxied', True):
+            problems.append('the running process does NOT use a proxy (%s), the inventory wants %s:%s: S3 traffic'
+                            ' of this store goes direct. Remove the override or fix the inventory.'
+                            % (_where(got, 'proxied'), want.get('host'), want.get('port')))
+        else:
+            problems.append('the running process uses proxy %s:%s (%s), the inventory wants no proxy.'
+                            % (got.get('host'), got.get('port'), _where(got, 'proxied')))
+        return problems
+    if not want.get('proxied', True):
+        return problems
+    for key in PROXY_KEYS:
+        wanted = want.get(key)
+        if key == 'scheme':
+            wanted = wanted or 'http'
+        if key == 'user':
+            wanted = wanted or None
+        have = got.get(key)
+        if key == 'port':
+            wanted = int(wanted) if wanted is not None else 8080
+            differs = have != wanted
+        else:
+            differs = (have or None) != (wanted or None)
+        if differs:
+            problems.append('proxy %s is %r in the running process (%s), the inventory wants %r.'
+                            % (key, have, _where(got, key), wanted))
+    return problems
