@@ -143,7 +143,8 @@ def _own_record(proc, records, boot):
 def evaluate(tree, records, boot, intent):
     """Judge the process tree against the inventory's intent.
 
-    ``intent`` is a list of ``{name, proxied, host, port, scheme, user}``.
+    ``intent`` is a list of ``{name, proxied, host, port, scheme, user}``, or None to report every store the
+    processes configured (then only the evidence and the processes' agreement are judged).
     Returns ``(processes, failures, effect)``: per-process findings, messages
     (each naming its stage), and, per store, the proxy a patched process uses.
     """
@@ -184,6 +185,9 @@ def evaluate(tree, records, boot, intent):
         failures.append('stage runtime: no glance-api process has loaded the patched S3 driver yet (%d processes'
                         ' checked): the extension is installed in the interpreter, but no S3 store was configured'
                         ' in a running process.' % len(tree))
+    if intent is None:  # no inventory: every store the running processes configured, as they configured it
+        names = sorted(set(n for _pid, record in patched for n in (record.get('stores') or {})))
+        intent = [dict(name=n, _report_only=True) for n in names]
     for want in intent:
         name = want['name']
         seen = {}
@@ -194,6 +198,12 @@ def evaluate(tree, records, boot, intent):
                                 ' of the configuration this glance-api reads?' % (pid, name))
                 continue
             seen[pid] = got
+            if want.get('_report_only'):
+                first = seen[min(seen)]
+                if any(got.get(k) != first.get(k) for k in ('proxied',) + PROXY_KEYS):
+                    failures.append('stage config: store %s uses a different proxy in pid %d than in pid %d: restart'
+                                    ' glance-api so every process reads the same configuration.' % (name, pid, min(seen)))
+                continue
             for problem in _compare(want, got):
                 failures.append('stage config: store %s in pid %d: %s' % (name, pid, problem))
         if seen:

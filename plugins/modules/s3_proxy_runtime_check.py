@@ -53,9 +53,10 @@ options:
   stores:
     description:
       - The inventory's intent, one entry per S3 store. Use the name V(glance_store) for a legacy single-store Glance.
+      - Omit it to report every store the running processes configured; then only the evidence (every process has
+        the extension) and the processes' agreement with each other are judged.
     type: list
     elements: dict
-    required: true
     suboptions:
       name:
         description:
@@ -193,7 +194,7 @@ def main():
             pidfile=dict(type='path'),
             systemd_unit=dict(type='str'),
             runtime_dir=dict(type='path', default=glance_runtime.DEFAULT_RUNTIME_DIR),
-            stores=dict(type='list', elements='dict', required=True, options=dict(
+            stores=dict(type='list', elements='dict', options=dict(
                 name=dict(type='str', required=True),
                 proxied=dict(type='bool', default=True),
                 host=dict(type='str'),
@@ -212,7 +213,7 @@ def main():
     if not 0 <= p['timeout'] <= 600:
         module.fail_json(stage='config', msg='timeout %d is outside 0-600 seconds.' % p['timeout'], **dict(
             (k, v) for k, v in result.items() if k not in ('stage', 'msg')))
-    if not p['stores']:
+    if p['stores'] is not None and not p['stores']:
         module.fail_json(stage='config', msg='stores is empty: name at least one store to check.',
                          **dict((k, v) for k, v in result.items() if k not in ('stage', 'msg')))
     deadline = time.monotonic() + p['timeout']

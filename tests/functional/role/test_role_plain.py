@@ -11,6 +11,7 @@ import shutil
 import stat
 import subprocess
 import tempfile
+import time
 
 import pytest
 
@@ -30,7 +31,7 @@ if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
   kill -INT "$pid"
   for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 fi
-export HOME={home} OS_GLANCE_CONFIG_DIR={conf_dir}
+export HOME={home} OS_GLANCE_CONFIG_DIR={conf_dir} GLANCE_STORE_S3PROXY_RUNTIME_DIR={d}/run
 setsid {venv}/bin/uwsgi --ini {d}/uwsgi.ini </dev/null >/dev/null 2>&1 &
 """
 
@@ -54,7 +55,8 @@ def env(lab):
     workdir = tempfile.mkdtemp(prefix='role-plain-', dir=os.path.join(ROOT, '.cache'))
     home = os.path.join(workdir, 'home')
     conf_dir = os.path.join(home, '.glance')  # oslo.config reads ~/.glance/glance-api.conf.d/ as a drop-in dir
-    api = GlanceApi(GLANCE_VENV, workdir, port=PORT, conf_dir=conf_dir, env={'HOME': home})
+    api = GlanceApi(GLANCE_VENV, workdir, port=PORT, conf_dir=conf_dir,
+                    env={'HOME': home, 'GLANCE_STORE_S3PROXY_RUNTIME_DIR': os.path.join(workdir, 'run')})
     conf = base_conf(workdir, 'local:file', 'local') + '\n[local]\nfilesystem_store_datadir = %s/images\n' % workdir
     api.write_config(conf)
     api.db_sync()
@@ -83,6 +85,8 @@ def env(lab):
         'glance_s3_proxy_restart_method': 'command',
         'glance_s3_proxy_restart_command': 'bash %s' % restart,
         'glance_s3_proxy_healthcheck_url': 'http://127.0.0.1:%d/healthcheck' % PORT,
+        'glance_s3_proxy_pidfile': os.path.join(workdir, 'uwsgi.pid'),
+        'glance_s3_proxy_runtime_dir': os.path.join(workdir, 'run'),
         'glance_s3_proxy_staging_dir': os.path.join(workdir, 'staging'),
         'glance_s3_proxy_tasks_dir': os.path.join(workdir, 'tasks'),
         'glance_s3_proxy_wheel_cache_dir': os.path.join(workdir, 'cache'),
@@ -185,3 +189,118 @@ def test_wrong_password_stops_at_preflight_and_changes_nothing(env):
     assert digest(dropin) == before
     assert 'wrong-pass-word' not in run.output
     assert env['api'].healthy()
+
+
+CHECK_PLAYBOOK = """\
+- name: Run the collection's check playbook
+  ansible.builtin.import_playbook: glancestore.s3proxy.check
+"""
+
+
+def check_vars(env):
+    return dict(env['vars'], glance_s3_proxy_hosts='localhost', glance_s3_proxy_become=False,
+                glance_s3_proxy_check_probe='read', glance_s3_proxy_runtime_timeout=5)
+
+
+def restart(env):
+    subprocess.run(['bash', os.path.join(env['dir'], 'restart.sh')], check=True)
+    api = env['api']
+    for _ in range(200):
+        if api.healthy():
+            return
+        time.sleep(0.3)
+    raise AssertionError('glance-api did not come back: %s' % api.log_tail())
+
+
+def test_check_playbook_proves_the_running_processes(env):
+    run = run_playbook(CHECK_PLAYBOOK, check_vars(env), env['dir'], verbosity=1)
+    assert run.rc == 0, run.output
+    assert 'glance-api processes checked' in run.output
+    assert 'store fast uses proxy http://glance-s3@' in run.output
+    assert 'store second uses proxy http://glance-s3b@' in run.output
+    assert_no_secret(env, run.output)
+    # Without the inventory it checks every S3 store the running processes configured.
+    bare = {k: v for k, v in check_vars(env).items() if k not in ('glance_s3_proxy_stores', 'glance_s3_proxy_proxy')}
+    run = run_playbook(CHECK_PLAYBOOK, bare, env['dir'])
+    assert run.rc == 0, run.output
+    assert run.output.count('is reachable through proxy') == 2, run.output
+
+
+def test_a_later_dropin_that_turns_a_proxy_off_fails_verify_and_check(env):
+    dropin = env['vars']['glance_s3_proxy_config_dropin']
+    before = digest(dropin)
+    later = os.path.join(os.path.dirname(dropin), '90-later.conf')
+    with open(later, 'w') as f:
+        f.write('[fast]\ns3_store_enable_proxy = false\n')
+    try:
+        run = run_playbook(ROLE_PLAYBOOK, env['vars'], env['dir'])
+        assert run.rc != 0, run.output
+        assert 'Store fast: stage config' in run.output and 'no proxy' in run.output, run.output
+        assert digest(dropin) == before
+        check = run_playbook(CHECK_PLAYBOOK, check_vars(env), env['dir'])
+        assert check.rc != 0 and 'Store fast: stage config' in check.output, check.output
+        # Once Glance restarts on it, the running processes themselves go direct: the runtime proof names the file.
+        restart(env)
+        check = run_playbook(CHECK_PLAYBOOK, check_vars(env), env['dir'])
+        assert check.rc != 0, check.output
+        assert 'does NOT use a proxy' in check.output and '90-later.conf [fast]' in check.output, check.output
+        assert_no_secret(env, run.output + check.output)
+    finally:
+        os.unlink(later)
+        restart(env)
+    assert run_playbook(CHECK_PLAYBOOK, check_vars(env), env['dir']).rc == 0
+
+
+def test_a_failed_verification_puts_the_configuration_back_byte_identical(env):
+    # glance-api under uwsgi no-site: it never runs the extension's .pth, although a fresh interpreter of the
+    # same venv reports the extension active. The change must be rolled back and Glance restarted on the old file.
+    api = env['api']
+    dropin = env['vars']['glance_s3_proxy_config_dropin']
+    before = digest(dropin)
+    api.site = 'no-site'
+    with open(os.path.join(env['dir'], 'uwsgi.ini'), 'w') as f:
+        f.write(api.uwsgi_ini())
+    restart(env)
+    try:
+        assert glance_python_status() == 'active'
+        variables = dict(env['vars'], glance_s3_proxy_runtime_timeout=5)
+        variables['glance_s3_proxy_stores'] = [dict(s) for s in env['vars']['glance_s3_proxy_stores']]
+        variables['glance_s3_proxy_stores'][0]['thread_pools'] = 3
+        run = run_playbook(ROLE_PLAYBOOK, variables, env['dir'], verbosity=3)
+        assert run.rc != 0, run.output
+        assert 'has no glance-store-s3proxy record' in run.output
+        assert 'put back as it was before this run and Glance restarted on it' in run.output
+        assert digest(dropin) == before
+        assert not [n for n in os.listdir(os.path.dirname(dropin)) if n != os.path.basename(dropin)]
+        assert_no_secret(env, run.output)
+    finally:
+        api.site = 'home'
+        with open(os.path.join(env['dir'], 'uwsgi.ini'), 'w') as f:
+            f.write(api.uwsgi_ini())
+        restart(env)
+
+
+def test_install_extension_false_without_the_extension_fails_before_any_change(env):
+    dropin = env['vars']['glance_s3_proxy_config_dropin']
+    before = digest(dropin)
+    tools_python = os.path.join(ROOT, '.cache', 'venv-tools', 'bin', 'python')
+    variables = dict(env['vars'], glance_s3_proxy_install_extension=False, glance_s3_proxy_python=tools_python)
+    variables['glance_s3_proxy_stores'] = [dict(s) for s in env['vars']['glance_s3_proxy_stores']]
+    variables['glance_s3_proxy_stores'][0]['thread_pools'] = 2
+    run = run_playbook(ROLE_PLAYBOOK, variables, env['dir'])
+    assert run.rc != 0, run.output
+    assert 'glance_s3_proxy_install_extension is false' in run.output
+    assert "Glance's configuration was not changed" in run.output
+    assert digest(dropin) == before
+
+
+def test_extension_uninstalled_after_deploy_fails_check_until_the_role_runs_again(env):
+    subprocess.run([os.path.join(GLANCE_VENV, 'bin', 'pip'), 'uninstall', '-y', '-q', 'glance-store-s3proxy'], check=True)
+    restart(env)
+    check = run_playbook(CHECK_PLAYBOOK, check_vars(env), env['dir'])
+    assert check.rc != 0, check.output
+    assert 'has no glance-store-s3proxy record' in check.output
+    run = run_playbook(ROLE_PLAYBOOK, env['vars'], env['dir'])
+    assert run.rc == 0, run.output
+    assert glance_python_status() == 'active'
+    assert run_playbook(CHECK_PLAYBOOK, check_vars(env), env['dir']).rc == 0

@@ -1,0 +1,73 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, glancestore.s3proxy contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Filters of the glance_s3_proxy role's verification: the inventory's intent, and what differs from it."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.errors import AnsibleFilterError
+
+MASK = '********'  # what s3_proxy_check puts in place of a password
+
+
+def intent(stores, mode='multi'):
+    """Per store, the proxy the inventory asks for: what verification compares Glance's effect with."""
+    if not isinstance(stores, list):
+        raise AnsibleFilterError('glance_s3_proxy_intent expects the list of effective stores')
+    out = []
+    for store in stores:
+        proxy = store.get('proxy') or {}
+        proxied = proxy.get('enabled') is True
+        out.append({
+            'name': store['name'] if mode == 'multi' else 'glance_store',
+            'proxied': proxied,
+            'host': proxy.get('host') if proxied else None,
+            'port': int(proxy.get('port') or 8080) if proxied else None,
+            'scheme': (proxy.get('scheme') or 'http') if proxied else None,
+            'user': (proxy.get('user') or None) if proxied else None,
+        })
+    return out
+
+
+def expected_proxy_url(want):
+    """The masked proxy URL s3_proxy_check reports when Glance's configuration matches ``want``."""
+    if not want.get('proxied'):
+        return None
+    host = want['host']
+    if ':' in host and not host.startswith('['):
+        host = '[%s]' % host
+    userinfo = '%s:%s@' % (want['user'], MASK) if want.get('user') else ''
+    return '%s://%s%s:%d' % (want.get('scheme') or 'http', userinfo, host, int(want['port']))
+
+
+def verify_failures(results, wanted):
+    """Messages for every store whose check failed, or whose configured proxy is not the intended one."""
+    by_name = dict((w['name'], w) for w in wanted)
+    out = []
+    for result in results:
+        name = result.get('__glance_s3_proxy_name')
+        want = by_name.get(name) or by_name.get('glance_store')
+        if want is None:
+            out.append('Store %s: stage config: not in the inventory.' % name)
+            continue
+        if not result.get('reachable'):
+            out.append('Store %s: stage %s: %s' % (name, result.get('stage') or 'config',
+                                                   result.get('msg') or 'the check could not run'))
+            continue
+        expected = expected_proxy_url(want)
+        if result.get('proxy_url') != expected:
+            out.append('Store %s: stage config: Glance\'s configuration (%s) makes this store use %s, the inventory wants %s.'
+                       ' A later file or key overrides the role\'s drop-in: remove that override.'
+                       % (name, result.get('settings_source'), result.get('proxy_url') or 'no proxy', expected or 'no proxy'))
+    return out
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            'glance_s3_proxy_intent': intent,
+            'glance_s3_proxy_verify_failures': verify_failures,
+        }
