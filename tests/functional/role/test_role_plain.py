@@ -29,6 +29,8 @@ RESTART = """#!/bin/bash
 pid=$(cat {d}/uwsgi.pid 2>/dev/null)
 if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
   kill -INT "$pid"
+  for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL -- "-$pid" 2>/dev/null; kill -KILL "$pid" 2>/dev/null
   for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 fi
 export HOME={home} OS_GLANCE_CONFIG_DIR={conf_dir} GLANCE_STORE_S3PROXY_RUNTIME_DIR={d}/run
