@@ -3,7 +3,8 @@
 Topology (no route from the host to the storage network):
 
     host (tests, glance_store, glance-api)
-      gs3p-h0 10.77.1.1 ---- 10.77.1.2 gs3p-p0  [netns gs3p-proxy: Squid :3128]
+      gs3p-h0 10.77.1.1 ---- 10.77.1.2 gs3p-p0  [netns gs3p-proxy: Squid :3128,
+                                                  Squid with OpenSSL, https_port :3130]
                                 10.77.2.1 gs3p-p1 ---- 10.77.2.2 gs3p-s1 [netns gs3p-s3: SeaweedFS
                                                                              http :8333, https :8443]
       gs3p-h2 10.77.3.1 ---------------------------- 10.77.3.2 gs3p-s2  (the "leaky" link: only the
@@ -11,6 +12,13 @@ Topology (no route from the host to the storage network):
 
 The host cannot resolve ``s3.lab.test`` and has no route to 10.77.2.0/24; only
 Squid (whose hosts_file knows the names) reaches S3 there.
+
+The second Squid (``state['squid_tls']``) takes TLS on its port: the client
+speaks https to the proxy itself (``proxy_scheme: https``). Its certificate,
+for ``proxy.lab.test`` and 10.77.1.2, is signed by the lab CA. It shares the
+first Squid's password file and rules. Debian's ``squid`` has no TLS, so its
+binary comes from the ``squid-openssl`` package, unpacked (not installed) by
+``scripts/squid-openssl.sh``.
 
 Usage: netlab.py up|down|status [--state FILE]. ``up`` writes a JSON state
 file that the tests read.
@@ -39,6 +47,9 @@ LEAKY_HOST_IP = '10.77.3.1'
 LEAKY_S3_IP = '10.77.3.2'
 S3_NAME = 's3.lab.test'
 SQUID_PORT = 3128
+# TLS to the proxy itself. Not 3129: a module test starts and stops a Squid there.
+SQUID_TLS_PORT = 3130
+PROXY_NAME = 'proxy.lab.test'
 S3_HTTP_PORT = 8333
 S3_HTTPS_PORT = 8443
 CLOSED_PORT = 8399  # nothing listens there: stands for a stopped S3 server
@@ -83,6 +94,30 @@ def squid_binary():
     if not os.path.exists(path):
         raise SystemExit('squid not found: apt-get install squid apache2-utils')
     return path
+
+
+def squid_tls_binary():
+    """The squid binary built with OpenSSL, unpacked under .cache/ by scripts/squid-openssl.sh."""
+    script = os.path.join(ROOT, 'scripts', 'squid-openssl.sh')
+    run = subprocess.run(['bash', script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         universal_newlines=True, check=False)
+    path = run.stdout.strip().splitlines()[-1] if run.stdout.strip() else ''
+    if run.returncode != 0 or not os.path.exists(path):
+        raise RuntimeError('scripts/squid-openssl.sh failed (%d): %s' % (run.returncode, run.stderr.strip()))
+    return path
+
+
+def make_proxy_cert(d, ca_crt, ca_key):
+    """A certificate for the TLS proxy (proxy.lab.test, 10.77.1.2), signed by the lab CA."""
+    key, csr, crt, ext = (os.path.join(d, n) for n in ('proxy.key', 'proxy.csr', 'proxy.crt', 'proxy.ext'))
+    sh('openssl', 'req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=%s' % PROXY_NAME, '-keyout', key, '-out', csr)
+    with open(ext, 'w') as f:
+        f.write('subjectAltName=DNS:%s,IP:%s\nbasicConstraints=CA:FALSE\n'
+                'keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' % (PROXY_NAME, PROXY_IP))
+    sh('openssl', 'x509', '-req', '-in', csr, '-CA', ca_crt, '-CAkey', ca_key, '-CAcreateserial', '-days', '30',
+       '-extfile', ext, '-out', crt)
+    os.chmod(key, 0o644)  # read by Squid, which may drop to the proxy user
+    return {'proxy_cert': crt, 'proxy_key': key}
 
 
 def make_certs(d):
@@ -131,6 +166,9 @@ http_access deny CONNECT !SSL_ports
 http_access allow authed
 http_access deny all
 """
+
+# The TLS Squid: the same rules, https_port instead of http_port.
+SQUID_TLS_LISTEN = 'https_port {ip}:{port} tls-cert={cert} tls-key={key}\n'
 
 
 class Lab:
@@ -182,6 +220,56 @@ class Lab:
                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         return {'pid': proc.pid, 'dir': d, 'port': port, 'access_log': os.path.join(d, 'access.log'),
                 'conf': os.path.join(d, 'squid.conf')}
+
+    def _squid_tls(self, name, port, certs, htpasswd):
+        """A second Squid, built with OpenSSL, taking TLS on ``port``. Same password file and rules."""
+        binary = squid_tls_binary()
+        d = os.path.join(self.d, name)
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, 'hosts'), 'w') as f:
+            f.write('%s %s\n%s leaky.lab.test\n' % (S3_IP, S3_NAME, LEAKY_S3_IP))
+        conf = SQUID_CONF.format(ip=PROXY_IP, port=port, d=d, https_port=S3_HTTPS_PORT)
+        conf = conf.replace('http_port %s:%d\n' % (PROXY_IP, port),
+                            SQUID_TLS_LISTEN.format(ip=PROXY_IP, port=port, cert=certs['proxy_cert'],
+                                                    key=certs['proxy_key']))
+        conf = conf.replace('%s/htpasswd' % d, htpasswd)
+        with open(os.path.join(d, 'squid.conf'), 'w') as f:
+            f.write(conf)
+        for fn in ('access.log', 'cache.log'):
+            open(os.path.join(d, fn), 'a').close()
+        sh('chown', '-R', 'proxy:proxy', d)
+        os.chmod(d, 0o755)
+        log = open(os.path.join(d, 'squid.out'), 'w')
+        proc = subprocess.Popen(in_ns(NS_PROXY, binary, '-N', '-n', 'gs3p' + name.replace('-', ''),
+                                      '-f', os.path.join(d, 'squid.conf')),
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        return {'pid': proc.pid, 'dir': d, 'port': port, 'access_log': os.path.join(d, 'access.log'),
+                'conf': os.path.join(d, 'squid.conf'), 'binary': binary, 'cert': certs['proxy_cert'],
+                'ca': certs['ca']}
+
+    def _wait_tls_proxy(self, state, timeout=30):
+        """Wait until S3 answers through the TLS Squid (proxy certificate verified with the lab CA)."""
+        import boto3
+        from botocore.config import Config
+        ident = S3_IDENTITIES['glance']
+        user = 'glance-s3'
+        url = 'https://%s:%s@%s:%d' % (user, _q(USERS[user]), PROXY_IP, SQUID_TLS_PORT)
+        client = boto3.session.Session().client(
+            's3', endpoint_url='http://%s:%d' % (S3_NAME, S3_HTTP_PORT), region_name='us-east-1',
+            aws_access_key_id=ident['access_key'], aws_secret_access_key=ident['secret_key'],
+            config=Config(proxies={'http': url, 'https': url},
+                          proxies_config={'proxy_ca_bundle': state['certs']['ca']}, s3={'addressing_style': 'path'},
+                          retries={'max_attempts': 1}, connect_timeout=2, read_timeout=10))
+        deadline = time.time() + timeout
+        last = None
+        while time.time() < deadline:
+            try:
+                client.head_bucket(Bucket=BUCKETS[0])
+                return
+            except Exception as exc:  # not up yet
+                last = exc
+                time.sleep(0.5)
+        raise RuntimeError('S3 behind the TLS Squid did not answer in %ds: %s' % (timeout, last))
 
     def _weed(self, certs):
         d = os.path.join(self.d, 's3')
@@ -253,6 +341,7 @@ class Lab:
         self._netns()
         certs = make_certs(self.d)
         os.chmod(certs['key'], 0o644)
+        certs.update(make_proxy_cert(self.d, certs['ca'], os.path.join(self.d, 'ca.key')))
         state = {
             'dir': self.d, 'certs': certs,
             'proxy': {'host': PROXY_IP, 'port': SQUID_PORT, 'users': USERS},
@@ -271,11 +360,26 @@ class Lab:
         with open(self.state_file, 'w') as f:
             json.dump(state, f, indent=2)
         self._wait_s3(state)
+        # The TLS proxy. A failure here is recorded, not fatal: the rest of the
+        # lab serves the other tests, and the TLS tests fail on the recorded error.
+        try:
+            state['squid_tls'] = self._squid_tls('squid-tls', SQUID_TLS_PORT, certs,
+                                                 os.path.join(state['squid']['dir'], 'htpasswd'))
+            state['proxy'].update(tls_port=SQUID_TLS_PORT, tls_access_log=state['squid_tls']['access_log'],
+                                  tls_name=PROXY_NAME)
+            with open(self.state_file, 'w') as f:
+                json.dump(state, f, indent=2)
+            self._wait_tls_proxy(state)
+        except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
+            state['squid_tls_error'] = str(exc)
+            print('netlab: WARNING: the TLS Squid is not available: %s' % exc, file=sys.stderr)
         state['startup_seconds'] = round(time.time() - start, 1)
         with open(self.state_file, 'w') as f:
             json.dump(state, f, indent=2)
-        print('lab up in %.1fs: squid %s:%d, S3 %s (only through squid)'
-              % (state['startup_seconds'], PROXY_IP, SQUID_PORT, state['s3']['http_endpoint']))
+        print('lab up in %.1fs: squid %s:%d, TLS squid %s, S3 %s (only through squid)'
+              % (state['startup_seconds'], PROXY_IP, SQUID_PORT,
+                 'https://%s:%d' % (PROXY_IP, SQUID_TLS_PORT) if 'squid_tls_error' not in state else 'FAILED',
+                 state['s3']['http_endpoint']))
         return state
 
     def down(self, quiet=False, force=False):
@@ -285,7 +389,7 @@ class Lab:
         if os.path.exists(self.state_file):
             with open(self.state_file) as f:
                 state = json.load(f)
-        for key in ('squid', 'weed'):
+        for key in ('squid', 'squid_tls', 'weed'):
             pid = state.get(key, {}).get('pid')
             if pid:
                 _kill_group(pid)
@@ -336,6 +440,19 @@ def access_log_lines(state, since=0, squid='squid'):
 
 def access_log_len(state, squid='squid'):
     return len(access_log_lines(state, squid=squid))
+
+
+def tls_proxy(state):
+    """The TLS Squid's entry of the state, or an AssertionError saying why there is none."""
+    if 'squid_tls' not in state:
+        raise AssertionError('the lab has no TLS Squid: %s' % state.get(
+            'squid_tls_error', 'it was started by an older netlab.py; restart it: netlab.py down; netlab.py up'))
+    try:
+        os.kill(state['squid_tls']['pid'], 0)
+    except OSError:
+        raise AssertionError('the TLS Squid (pid %s) is not running; see %s'
+                             % (state['squid_tls']['pid'], os.path.join(state['squid_tls']['dir'], 'cache.log')))
+    return state['squid_tls']
 
 
 def load_state(path=os.path.join(DEFAULT_DIR, 'state.json')):

@@ -29,6 +29,7 @@ def base_vars(lab, tmp_path):
         'glance_s3_proxy_config_group': 'root',
         'glance_s3_proxy_python': os.path.join(TOOLS_BIN, 'python'),
         'glance_s3_proxy_restart_method': 'none',
+        'glance_s3_proxy_pidfile': str(tmp_path / 'glance-api.pid'),
         'glance_s3_proxy_wheel_cache_dir': str(tmp_path / 'cache'),
     }
 
@@ -82,6 +83,8 @@ def mutate(variables, lab, rule):
         v['glance_s3_proxy_store_mode'] = 'legacy'
     elif rule == 'wrong_password':
         proxy['password'] = 'not-the-password'
+    elif rule == 'no_pidfile':
+        v['glance_s3_proxy_pidfile'] = ''
     return v
 
 
@@ -104,6 +107,7 @@ RULES = [
     ('argspec_choice', 'bucket_url_format'),
     ('legacy_on_multi', 'sets [DEFAULT] enabled_backends, so Glance runs multi-store'),
     ('wrong_password', 'stage proxy_auth'),
+    ('no_pidfile', 'glance_s3_proxy_pidfile is empty while glance_s3_proxy_restart_method is none: verification must find'),
 ]
 
 

@@ -192,3 +192,16 @@ def test_shipped_wheel_matches_the_source():
         dist_info = [n for n in names if n.endswith('.dist-info/entry_points.txt')][0]
         entry_points.read_string(whl.read(dist_info).decode())
         assert entry_points['oslo.config.opts']['glance_store_s3proxy'] == 'glance_store_s3proxy.options:list_opts'
+
+
+def test_https_proxy_without_cacert_verifies_with_botocores_default_bundle():
+    # botocore verifies no proxy certificate on http:// endpoints unless a proxy CA bundle is given.
+    from botocore.httpsession import get_cert_path
+    from glance_store_s3proxy import proxy as proxy_mod
+    values = {'s3_store_enable_proxy': True, 's3_store_proxy_host': 'proxy', 's3_store_proxy_port': 3130,
+              's3_store_proxy_scheme': 'https'}
+    assert proxy_mod.botocore_config_args(values)['proxies_config'] == {'proxy_ca_bundle': get_cert_path(True)}
+    values['s3_store_proxy_scheme'] = 'http'
+    assert 'proxies_config' not in proxy_mod.botocore_config_args(values)
+    values.update(s3_store_proxy_scheme='https', s3_store_proxy_cacert='/etc/ca.pem')
+    assert proxy_mod.botocore_config_args(values)['proxies_config'] == {'proxy_ca_bundle': '/etc/ca.pem'}

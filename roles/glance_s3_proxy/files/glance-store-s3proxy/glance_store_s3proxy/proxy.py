@@ -61,6 +61,12 @@ def validate(values):
     return problems
 
 
+def default_ca_bundle():
+    """botocore's default CA bundle: the one it verifies S3 endpoints with."""
+    from botocore.httpsession import get_cert_path  # pylint: disable=import-outside-toplevel
+    return get_cert_path(True)
+
+
 def botocore_config_args(values):
     """The botocore Config arguments for one store, or {} when nothing applies."""
     args = {}
@@ -71,6 +77,10 @@ def botocore_config_args(values):
         args['proxies'] = {'http': url, 'https': url}
         if values.get('s3_store_proxy_cacert'):
             args['proxies_config'] = {'proxy_ca_bundle': values['s3_store_proxy_cacert']}
+        elif (values.get('s3_store_proxy_scheme') or 'http') == 'https':
+            # Without a bundle, botocore verifies no proxy certificate on http:// endpoints
+            # (cert_reqs=CERT_NONE): the proxy credentials would go to whoever answers.
+            args['proxies_config'] = {'proxy_ca_bundle': default_ca_bundle()}
     if values.get('s3_store_max_retries') is not None:
         args['retries'] = {'max_attempts': int(values['s3_store_max_retries']), 'mode': 'standard'}
     return args
