@@ -38,6 +38,7 @@ venv() {  # venv NAME REQUIREMENTS
 venv tools tests/requirements-tools.txt
 venv glance tests/requirements-glance.txt
 venv gs-prev tests/requirements-glance-store-prev.txt
+venv consumers tests/requirements-consumers.txt  # kolla-ansible, oslo.config, hypothesis
 
 # ansible-test downloads a get-pip script from a host this machine cannot
 # reach; give it a stand-in that uses ensurepip and the package index.

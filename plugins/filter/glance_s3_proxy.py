@@ -12,8 +12,15 @@ import configparser
 import re
 
 from ansible.errors import AnsibleFilterError
-from ansible.module_utils.six import string_types
+from ansible.module_utils.parsing.convert_bool import boolean
 
+from ansible_collections.glancestore.s3proxy.plugins.module_utils.oslo_render import (
+    RenderError,
+    backend_entry_problem,
+    name_problem,
+    render,
+    section,
+)
 from ansible_collections.glancestore.s3proxy.plugins.module_utils.s3_proxy import backend_entries, validate_settings
 
 STORE_DEFAULTS = {
@@ -31,7 +38,10 @@ STORE_DEFAULTS = {
 }
 PROXY_DEFAULTS = {'enabled': False, 'host': '', 'port': 8080, 'user': '', 'password': '', 'scheme': 'http',
                   'cacert': ''}
-RESERVED = ('os_glance_staging_store', 'os_glance_tasks_store', 'glance_store', 'DEFAULT', 'backend_defaults')
+STORE_BOOLS = ('default', 'create_bucket_on_put')
+STORE_INTS = ('large_object_size', 'large_object_chunk_size', 'thread_pools', 'max_retries', 'weight')
+PROXY_BOOLS = ('enabled',)
+PROXY_INTS = ('port',)
 
 # module_utils field names -> the role's store keys
 _FIELDS = (
@@ -46,20 +56,52 @@ _FIELDS = (
 )
 
 
+def strict_bool(value, what):
+    """``value`` as a bool (true/false, yes/no, on/off, 1/0), or an error naming ``what``; never the value."""
+    try:
+        return boolean(value, strict=True)
+    except TypeError:
+        raise AnsibleFilterError('%s is a %s that is not a boolean: write true or false (unquoted in YAML).'
+                                 % (what, type(value).__name__))
+
+
+def strict_int(value, what):
+    """``value`` as an int (an int, or a string of digits), or an error naming ``what``; never the value."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and re.fullmatch(r'[+-]?[0-9]+', value):
+        return int(value)
+    raise AnsibleFilterError('%s is a %s that is not an integer: write a whole number, for example 10.'
+                             % (what, type(value).__name__))
+
+
+def _store_var(store, key):
+    """The variable a store key comes from: the store's own, or the role-wide proxy it inherits."""
+    where = store.get('where') or 'glance_s3_proxy_stores (%s)' % store.get('name')
+    if key.startswith('proxy.') and key[len('proxy.'):] in store.get('proxy_keys_from_role', ()):
+        return 'glance_s3_proxy_proxy.' + key[len('proxy.'):]
+    return '%s.%s' % (where, key)
+
+
 def effective_stores(stores, default_proxy=None):
-    """Each store with defaults filled in and its proxy resolved.
+    """Each store with defaults filled in, its proxy resolved, booleans and integers converted strictly.
 
     A store's ``proxy`` overrides the role-wide proxy key by key;
     ``proxy: {enabled: false}`` turns it off for that store.
     """
     if not isinstance(stores, list):
         raise AnsibleFilterError('glance_s3_proxy_stores must be a list of stores, got %s' % type(stores).__name__)
+    if default_proxy is not None and not isinstance(default_proxy, dict):
+        raise AnsibleFilterError('glance_s3_proxy_proxy must be a dict, got %s' % type(default_proxy).__name__)
     base = dict(PROXY_DEFAULTS)
-    base.update(default_proxy or {})
+    base.update(dict((k, v) for k, v in (default_proxy or {}).items() if v is not None))
     out = []
-    for store in stores:
+    for index, store in enumerate(stores):
         if not isinstance(store, dict):
             raise AnsibleFilterError('each entry of glance_s3_proxy_stores must be a dict')
+        if not isinstance(store.get('proxy') or {}, dict):
+            raise AnsibleFilterError('glance_s3_proxy_stores[%d].proxy must be a dict, got %s'
+                                     % (index, type(store['proxy']).__name__))
         merged = dict(STORE_DEFAULTS)
         merged.update(dict((k, v) for k, v in store.items() if v is not None or k == 'max_retries'))
         own = dict((k, v) for k, v in (store.get('proxy') or {}).items() if v is not None)
@@ -67,6 +109,16 @@ def effective_stores(stores, default_proxy=None):
         proxy.update(own)
         merged['proxy'] = proxy
         merged['proxy_keys_from_role'] = sorted(k for k in PROXY_DEFAULTS if k not in own)
+        merged['where'] = 'glance_s3_proxy_stores[%d]' % index
+        for key in STORE_BOOLS:
+            merged[key] = strict_bool(merged[key], _store_var(merged, key))
+        for key in STORE_INTS:
+            if merged[key] is not None:
+                merged[key] = strict_int(merged[key], _store_var(merged, key))
+        for key in PROXY_BOOLS:
+            proxy[key] = strict_bool(proxy[key], _store_var(merged, 'proxy.' + key))
+        for key in PROXY_INTS:
+            proxy[key] = strict_int(proxy[key], _store_var(merged, 'proxy.' + key))
         out.append(merged)
     return out
 
@@ -78,29 +130,40 @@ def _int_or_none(value):
         return None
 
 
-def problems(stores, mode='multi'):
-    """Every rule broken by the effective stores, as messages naming the variable and the fix."""
+def problems(stores, mode='multi', expect_direct_blocked=False, other_backends=None, consumer='oslo'):
+    """Every rule broken by the effective stores, as messages naming the variable and the fix.
+
+    ``expect_direct_blocked`` (glance_s3_proxy_expect_direct_blocked) refuses a store whose proxy is off;
+    ``other_backends`` (glance_s3_proxy_other_backends) are checked as NAME:TYPE entries; ``consumer``
+    (oslo, kolla or osa) is the tool that reads the values, and each value must be writable for it.
+    """
     out = []
+    expect_direct_blocked = strict_bool(expect_direct_blocked, 'glance_s3_proxy_expect_direct_blocked')
     names = [s.get('name') for s in stores]
     if not stores:
         out.append('glance_s3_proxy_stores is empty: list at least one S3 store.')
     for index, store in enumerate(stores):
         where = 'glance_s3_proxy_stores[%d] (%s)' % (index, store.get('name') or 'no name')
         name = store.get('name') or ''
-        if not re.match(r'^[A-Za-z0-9_-]+$', name):
-            out.append('%s: name %r must be a backend id of letters, digits, "_" or "-".' % (where, name))
-        elif name in RESERVED:
-            out.append('%s: name %r is reserved by Glance: choose another backend id.' % (where, name))
+        # in legacy mode the name is no section: only its form matters
+        problem = name_problem(name, where, store=True, is_section=mode == 'multi')
+        if problem:
+            out.append(problem)
         proxy = store['proxy']
+        enabled = strict_bool(proxy.get('enabled'), _store_var(store, 'proxy.enabled'))
         settings = {'endpoint_url': store.get('endpoint'), 'bucket': store.get('bucket'),
                     'addressing_style': store.get('bucket_url_format')}
-        if proxy.get('enabled'):
+        if enabled:
             settings.update({'proxy_host': proxy.get('host') or None, 'proxy_port': proxy.get('port'),
                              'proxy_user': proxy.get('user') or None, 'proxy_password': proxy.get('password') or None,
                              'proxy_scheme': proxy.get('scheme')})
             if not proxy.get('host'):
                 out.append('%s: proxy.enabled is true but proxy.host is empty: set the proxy host (per store or in'
                            ' glance_s3_proxy_proxy), or set proxy.enabled false.' % where)
+        elif expect_direct_blocked:
+            out.append('%s: proxy.enabled is false but glance_s3_proxy_expect_direct_blocked is true, so the check'
+                       ' that the direct path to S3 is blocked would fail: enable the proxy for this store, or set'
+                       ' glance_s3_proxy_expect_direct_blocked false.' % where)
         for msg in validate_settings(settings):
             if msg.startswith('proxy credentials are set but proxy_host is empty'):
                 continue  # reported above with the role's wording
@@ -124,10 +187,21 @@ def problems(stores, mode='multi'):
         for key in ('access_key', 'secret_key'):
             if not store.get(key):
                 out.append('%s: %s is empty: set the S3 %s.' % (where, key, key.replace('_', ' ')))
-    duplicates = sorted(set(n for n in names if n and names.count(n) > 1))
+        try:
+            items = _option_items(store, mode == 'multi')
+        except AnsibleFilterError as e:
+            items = []
+            out.append(str(e))
+        for _key, value, what in items:
+            try:
+                render(value, what, consumer)
+            except RenderError as e:
+                out.append(str(e))
+    lower = [n.lower() for n in names if isinstance(n, str) and n]
+    duplicates = sorted(set(n for n in names if isinstance(n, str) and n and lower.count(n.lower()) > 1))
     if duplicates:
-        out.append('glance_s3_proxy_stores: duplicate store names %s: each backend id must be unique.'
-                   % ', '.join(duplicates))
+        out.append('glance_s3_proxy_stores: duplicate store names %s: each backend id must be unique (oslo.config'
+                   ' does not tell upper from lower case in section names).' % ', '.join(duplicates))
     defaults = [s.get('name') for s in stores if s.get('default')]
     if mode == 'multi' and stores and len(defaults) != 1:
         out.append('glance_s3_proxy_stores: %d stores have default: true (%s): mark exactly one store as the'
@@ -135,6 +209,10 @@ def problems(stores, mode='multi'):
     if mode == 'legacy' and len(stores) > 1:
         out.append('glance_s3_proxy_store_mode is legacy but glance_s3_proxy_stores lists %d stores: legacy'
                    ' [glance_store] mode holds exactly one S3 store; use store mode multi.' % len(stores))
+    for index, entry in enumerate(other_backends or []):
+        problem = backend_entry_problem(entry, 'glance_s3_proxy_other_backends[%d]' % index)
+        if problem:
+            out.append(problem)
     return out
 
 
@@ -157,6 +235,10 @@ def conf_value(conf_text, section, key, default=''):
 
 def enabled_backends(conf_text, stores, other_backends=None):
     """The [DEFAULT] enabled_backends value: the file's other entries, then the role's stores."""
+    for index, entry in enumerate(other_backends or []):
+        problem = backend_entry_problem(entry, 'glance_s3_proxy_other_backends[%d]' % index)
+        if problem:
+            raise AnsibleFilterError(problem)
     ours = [s['name'] for s in stores]
     entries = []
     for name, kind in backend_entries(','.join(other_backends or []) + ','
@@ -174,22 +256,88 @@ def ca_files(stores):
         if store.get('cacert'):
             out.append({'var': where + '.cacert', 'path': store['cacert']})
         proxy = store.get('proxy') or {}
-        if proxy.get('enabled') and proxy.get('cacert'):
+        if strict_bool(proxy.get('enabled', False), _store_var(store, 'proxy.enabled')) and proxy.get('cacert'):
             out.append({'var': where + '.proxy.cacert', 'path': proxy['cacert']})
     return out
 
 
-def oslo_value(value):
-    """A value written for oslo.config: '$' is written '$$'; booleans lower-case."""
-    if isinstance(value, bool):
-        return 'true' if value else 'false'
-    if value is None:
-        return ''
-    if not isinstance(value, string_types):
-        value = str(value)
-    if '\n' in value:
-        raise AnsibleFilterError('a configuration value cannot contain a newline')
-    return value.replace('$', '$$')
+def oslo_value(value, what=None, consumer='oslo'):
+    """``value`` written for oslo.config (and the tool that reads it first), or an error naming ``what``.
+
+    '$' is written '$$', booleans lower-case; a value oslo.config would read differently is refused.
+    """
+    try:
+        return render(value, what or 'a configuration value', consumer)
+    except RenderError as e:
+        raise AnsibleFilterError(str(e))
+
+
+def oslo_section(name, what=None):
+    """``name`` as the name of an S3 store's section, or an error naming ``what``."""
+    try:
+        return section(name, what or 'a store name')
+    except RenderError as e:
+        raise AnsibleFilterError(str(e))
+
+
+def _option_items(store, multi):
+    """(key, value, variable) of a store's options, in the order and on the conditions they are written."""
+    proxy = store.get('proxy') or {}
+
+    def var(key):
+        return _store_var(store, key)
+
+    items = []
+    if multi and store.get('description'):
+        items.append(('store_description', store['description'], var('description')))
+    weight = strict_int(store.get('weight', 0), var('weight'))
+    if multi and weight > 0:
+        items.append(('weight', weight, var('weight')))
+    items.extend([
+        ('s3_store_host', store.get('endpoint'), var('endpoint')),
+        ('s3_store_bucket', store.get('bucket'), var('bucket')),
+        ('s3_store_access_key', store.get('access_key'), var('access_key')),
+        ('s3_store_secret_key', store.get('secret_key'), var('secret_key')),
+    ])
+    if store.get('region'):
+        items.append(('s3_store_region_name', store['region'], var('region')))
+    items.extend([
+        ('s3_store_bucket_url_format', store.get('bucket_url_format'), var('bucket_url_format')),
+        ('s3_store_create_bucket_on_put', strict_bool(store.get('create_bucket_on_put', False),
+                                                      var('create_bucket_on_put')), var('create_bucket_on_put')),
+    ])
+    for key in ('large_object_size', 'large_object_chunk_size', 'thread_pools'):
+        items.append(('s3_store_' + key, strict_int(store.get(key), var(key)), var(key)))
+    if store.get('cacert'):
+        items.append(('s3_store_cacert', store['cacert'], var('cacert')))
+    if store.get('max_retries') is not None:
+        items.append(('s3_store_max_retries', strict_int(store['max_retries'], var('max_retries')), var('max_retries')))
+    enabled = strict_bool(proxy.get('enabled', False), var('proxy.enabled'))
+    items.append(('s3_store_enable_proxy', enabled, var('proxy.enabled')))
+    if enabled:
+        items.extend([
+            ('s3_store_proxy_host', proxy.get('host'), var('proxy.host')),
+            ('s3_store_proxy_port', strict_int(proxy.get('port'), var('proxy.port')), var('proxy.port')),
+            ('s3_store_proxy_scheme', proxy.get('scheme'), var('proxy.scheme')),
+        ])
+        if proxy.get('user'):
+            items.append(('s3_store_proxy_user', proxy['user'], var('proxy.user')))
+            items.append(('s3_store_proxy_password', proxy.get('password'), var('proxy.password')))
+        if proxy.get('cacert'):
+            items.append(('s3_store_proxy_cacert', proxy['cacert'], var('proxy.cacert')))
+    return items
+
+
+def store_options(store, multi=True, consumer='oslo'):
+    """A store's options as an ordered list of [key, value], each value written by oslo_value for ``consumer``.
+
+    Every template writes a store's options from this list, and from nothing else.
+    """
+    if not isinstance(store, dict):
+        raise AnsibleFilterError('glance_s3_proxy_store_options expects one effective store (a dict), got %s'
+                                 % type(store).__name__)
+    multi = strict_bool(multi, 'the multi argument of glance_s3_proxy_store_options')
+    return [[key, oslo_value(value, what, consumer)] for key, value, what in _option_items(store, multi)]
 
 
 class FilterModule(object):
@@ -200,5 +348,7 @@ class FilterModule(object):
             'glance_s3_proxy_enabled_backends': enabled_backends,
             'glance_s3_proxy_ca_files': ca_files,
             'glance_s3_proxy_conf_value': conf_value,
+            'glance_s3_proxy_store_options': store_options,
             'oslo_value': oslo_value,
+            'oslo_section': oslo_section,
         }

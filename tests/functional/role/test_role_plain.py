@@ -48,7 +48,7 @@ def glance_python_status():
 
 
 @pytest.fixture(scope='module')
-def env(lab):
+def env(lab, request):
     if not any(g.gr_name == 'glance' for g in grp.getgrall()):
         subprocess.run(['groupadd', '--system', 'glance'], check=True)
     # Start from a Glance without the extension: the role installs it.
@@ -60,6 +60,8 @@ def env(lab):
     api = GlanceApi(GLANCE_VENV, workdir, port=PORT, conf_dir=conf_dir,
                     env={'HOME': home, 'GLANCE_STORE_S3PROXY_RUNTIME_DIR': os.path.join(workdir, 'run')})
     conf = base_conf(workdir, 'local:file', 'local') + '\n[local]\nfilesystem_store_datadir = %s/images\n' % workdir
+    if getattr(request.module, 'GLANCE_DEBUG', False):
+        conf = conf.replace('debug = false', 'debug = true')
     api.write_config(conf)
     api.db_sync()
     api.start()
