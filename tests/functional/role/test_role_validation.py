@@ -85,6 +85,19 @@ def mutate(variables, lab, rule):
         proxy['password'] = 'not-the-password'
     elif rule == 'no_pidfile':
         v['glance_s3_proxy_pidfile'] = ''
+    elif rule == 'string_false_is_false':  # the string "false" is false, so the direct-path rule applies
+        proxy['enabled'] = 'false'
+        v['glance_s3_proxy_expect_direct_blocked'] = 'true'
+    elif rule == 'carriage_return':
+        store['description'] = 'images\r[fast]\rs3_store_enable_proxy = false'
+    elif rule == 'reserved_name':
+        store['name'] = 'database'
+    elif rule == 'name_trailing_newline':
+        store['name'] = 'fast\n'
+    elif rule == 'quoted_value':
+        store['bucket'] = '"glance"'
+    elif rule == 'edge_whitespace_secret':
+        proxy['password'] = PASSWORD + ' '
     return v
 
 
@@ -107,6 +120,12 @@ RULES = [
     ('argspec_choice', 'bucket_url_format'),
     ('legacy_on_multi', 'sets [DEFAULT] enabled_backends, so Glance runs multi-store'),
     ('wrong_password', 'stage proxy_auth'),
+    ('string_false_is_false', 'proxy.enabled is false but glance_s3_proxy_expect_direct_blocked is true'),
+    ('carriage_return', 'glance_s3_proxy_stores[0].description contains a control character'),
+    ('reserved_name', "name 'database' is reserved by Glance"),
+    ('name_trailing_newline', 'must be a backend id of letters, digits'),
+    ('quoted_value', 'glance_s3_proxy_stores[0].bucket starts and ends with the same quote character'),
+    ('edge_whitespace_secret', 'glance_s3_proxy_proxy.password starts or ends with whitespace'),
     ('no_pidfile', 'glance_s3_proxy_pidfile is empty while glance_s3_proxy_restart_method is none: verification must find'),
 ]
 
