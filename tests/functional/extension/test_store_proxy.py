@@ -67,7 +67,7 @@ def test_multi_store_http_endpoint_multipart_through_proxy(lab, run_store):
     assert all(' glance-s3 ' in line for line in lines)
     assert any(line.split()[5] == 'DELETE' for line in lines)
     # One INFO line for the proxied store, masked; the debug dump masks the password.
-    announce = 'INFO glance_store_s3proxy glance-store-s3proxy 1.0.0 active in pid'
+    announce = 'INFO glance_store_s3proxy glance-store-s3proxy 1.1.0 active in pid'
     assert len([line for line in run.log.splitlines() if line.startswith(announce)]) == 1
     assert 'S3 store fast uses proxy http://glance-s3:***@%s:%d' % (lab['proxy']['host'], lab['proxy']['port']) \
         in run.log

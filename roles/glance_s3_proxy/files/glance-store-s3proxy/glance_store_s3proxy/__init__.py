@@ -6,7 +6,7 @@ interpreter start-up, which patches ``glance_store._drivers.s3`` when (and
 only when) Glance imports it.
 """
 
-__version__ = '1.0.0'
+__version__ = '1.1.0'
 
 # glance_store releases whose S3 driver this version was tested with.
 TESTED_GLANCE_STORE = ('5.6.0', '5.7.0')
