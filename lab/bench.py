@@ -271,6 +271,7 @@ def converge_times(names):
                  'glance_s3_proxy_proxy': {'enabled': True, 'host': 'proxy', 'port': 3128, 'user': 'glance-s3',
                                            'password': PASSWORD},
                  'glance_s3_proxy_restart_method': 'command', 'glance_s3_proxy_restart_command': 'glance-api-ctl restart',
+                 'glance_s3_proxy_pidfile': '/run/glance-api.pid',
                  'glance_s3_proxy_preflight_probe': 'read', 'glance_s3_proxy_verify_probe': 'read',
                  'glance_s3_proxy_become': False, 'glance_s3_proxy_serial': 5}
     inventory = {'glance_api': {'hosts': dict((n, {'ansible_connection': 'community.docker.docker',
