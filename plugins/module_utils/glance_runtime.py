@@ -68,8 +68,11 @@ def read_process(pid):
     cmdline = (_read('/proc/%d/cmdline' % pid, binary=True) or b'').replace(b'\0', b' ').decode('utf-8', 'replace').strip()
     maps = _read('/proc/%d/maps' % pid) or ''
     base = os.path.basename(exe or '')
+    nspid = re.search(r'^NSpid:\s*(.*)$', _read('/proc/%d/status' % pid) or '', re.M)
     return {
         'pid': pid,
+        # The pid inside the process's own pid namespace (a container's), the one its record names.
+        'nspid': int(nspid.group(1).split()[-1]) if nspid else pid,
         'ppid': int(fields[1]),
         'start_ticks': int(fields[19]),
         'exe': exe,
@@ -108,7 +111,7 @@ def root_from_pidfile(path):
     text = _read(path)
     if text is None:
         raise RuntimeCheckError('pidfile %s cannot be read: is glance-api running, and is this its pidfile?' % path)
-    if not re.match(r'^\s*[0-9]+\s*$', text):
+    if not re.fullmatch(r'\s*[0-9]+\s*', text):
         raise RuntimeCheckError('pidfile %s does not hold a process id.' % path)
     return int(text)
 
@@ -122,7 +125,7 @@ def load_records(directory):
             ' elsewhere (%s in its environment must match runtime_dir).' % (directory, RUNTIME_ENV))
     records = {}
     for name in os.listdir(directory):
-        if not re.match(r'^[0-9]+\.json$', name):
+        if not re.fullmatch(r'[0-9]+\.json', name):
             continue
         try:
             record = json.loads(_read(os.path.join(directory, name)) or '')
@@ -134,7 +137,7 @@ def load_records(directory):
 
 
 def _own_record(proc, records, boot):
-    record = records.get(proc['pid'])
+    record = records.get(proc['nspid'])
     if record and record.get('start_ticks') == proc['start_ticks'] and record.get('boot_id') == boot and record.get('hook'):
         return record
     return None
@@ -153,7 +156,7 @@ def evaluate(tree, records, boot, intent):
     processes = []
     failures = []
     for proc in tree:  # parents come before their children
-        item = dict((k, proc[k]) for k in ('pid', 'ppid', 'exe', 'cmdline', 'python'))
+        item = dict((k, proc[k]) for k in ('pid', 'nspid', 'ppid', 'exe', 'cmdline', 'python'))
         record = _own_record(proc, records, boot)
         if record:
             evidence[proc['pid']] = (record, 'own record', bool(record.get('patched')))

@@ -44,6 +44,18 @@ options:
     description:
       - The systemd unit of glance-api; its C(MainPID) is used.
     type: str
+  container:
+    description:
+      - The container glance-api runs in (kolla's C(glance_api)), seen from its host. Its main process is asked from
+        O(container_engine); records are read inside the container's own filesystem (O(runtime_dir) under
+        C(/proc/PID/root)) and matched by the pids of the container's pid namespace.
+    type: str
+  container_engine:
+    description:
+      - The command that answers C(inspect --format {{.State.Pid}}) for O(container).
+    type: str
+    choices: [docker, podman]
+    default: docker
   runtime_dir:
     description:
       - The directory the extension writes its records to. It must match C(GLANCE_STORE_S3PROXY_RUNTIME_DIR) in
@@ -110,6 +122,15 @@ EXAMPLES = r"""
       - name: archive
         proxied: false
 
+- name: The same for kolla's glance_api container, from its host
+  glancestore.s3proxy.s3_proxy_runtime_check:
+    container: glance_api
+    stores:
+      - name: fast
+        host: proxy.example.com
+        port: 3128
+        user: glance-s3
+
 - name: The same for a uwsgi glance-api known by its pidfile
   glancestore.s3proxy.s3_proxy_runtime_check:
     pidfile: /run/glance/glance-api.pid
@@ -132,7 +153,7 @@ stage:
   type: str
   sample: config
 root_pid:
-  description: The main glance-api process that was checked.
+  description: The main glance-api process that was checked (a host pid, also for O(container)).
   returned: when found
   type: int
   sample: 4242
@@ -170,6 +191,16 @@ def _root_pid(module):
         return p['pid']
     if p['pidfile']:
         return glance_runtime.root_from_pidfile(p['pidfile'])
+    if p['container']:
+        engine = module.get_bin_path(p['container_engine'])
+        if not engine:
+            raise glance_runtime.RuntimeCheckError('%s is not installed here: run the check on the host of container %s.'
+                                                   % (p['container_engine'], p['container']))
+        rc, out, err = module.run_command([engine, 'inspect', '--format', '{{.State.Pid}}', p['container']])
+        if rc != 0 or not out.strip().isdigit() or int(out) == 0:
+            raise glance_runtime.RuntimeCheckError('container %s has no running main process (%s inspect: rc %d, %s).'
+                                                   % (p['container'], p['container_engine'], rc, (err or out).strip()))
+        return int(out)
     rc, out, err = module.run_command(['systemctl', 'show', '--property=MainPID', '--value', p['systemd_unit']])
     if rc != 0 or not out.strip().isdigit():
         raise glance_runtime.RuntimeCheckError('cannot ask systemd for the main pid of %s (rc %d): %s'
@@ -193,6 +224,8 @@ def main():
             pid=dict(type='int'),
             pidfile=dict(type='path'),
             systemd_unit=dict(type='str'),
+            container=dict(type='str'),
+            container_engine=dict(type='str', choices=['docker', 'podman'], default='docker'),
             runtime_dir=dict(type='path', default=glance_runtime.DEFAULT_RUNTIME_DIR),
             stores=dict(type='list', elements='dict', options=dict(
                 name=dict(type='str', required=True),
@@ -204,8 +237,8 @@ def main():
             ), required_if=[('proxied', True, ('host',))]),
             timeout=dict(type='int', default=60),
         ),
-        required_one_of=[('pid', 'pidfile', 'systemd_unit')],
-        mutually_exclusive=[('pid', 'pidfile', 'systemd_unit')],
+        required_one_of=[('pid', 'pidfile', 'systemd_unit', 'container')],
+        mutually_exclusive=[('pid', 'pidfile', 'systemd_unit', 'container')],
         supports_check_mode=True,
     )
     p = module.params
@@ -222,7 +255,10 @@ def main():
             root = _root_pid(module)
             result['root_pid'] = root
             tree = glance_runtime.process_tree(root)
-            records = glance_runtime.load_records(p['runtime_dir'])
+            runtime_dir = p['runtime_dir']
+            if p['container']:  # the container's own view of the directory
+                runtime_dir = '/proc/%d/root/%s' % (root, runtime_dir.lstrip('/'))
+            records = glance_runtime.load_records(runtime_dir)
             processes, failures, effect = glance_runtime.evaluate(tree, records, glance_runtime.boot_id(), p['stores'])
         except glance_runtime.RuntimeCheckError as exc:
             processes, failures, effect = [], ['stage runtime: %s' % exc], {}

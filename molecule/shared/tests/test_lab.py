@@ -6,6 +6,8 @@ import configparser
 import json
 import os
 import re
+import subprocess
+import sys
 
 import pytest
 import testinfra
@@ -229,3 +231,49 @@ print(json.dumps({'status': r.status_code}))
 ''', out['id'], json.dumps(ADMIN))
     assert deleted['status'] == 204
     assert 'Not Found' in head_object(store, out['id']).get('error', '') or '404' in head_object(store, out['id']).get('error', '')
+
+
+RUNTIME_PLAYBOOK = """\
+- name: Prove the running glance-api from the container's host
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Check the glance container
+      glancestore.s3proxy.s3_proxy_runtime_check:
+        container: gs3p-glance
+        stores: "{{ intent }}"
+        timeout: 10
+      register: result
+      ignore_errors: true
+    - name: Save the result
+      ansible.builtin.copy:
+        content: "{{ result | to_nice_json }}"
+        dest: "{{ result_file }}"
+        mode: "0600"
+"""
+
+
+def test_runtime_check_from_the_host_proves_every_process_in_the_container(tmp_path):
+    # kolla's way: glance-api in a container, the check on the host (pids of another namespace, records read
+    # inside the container's filesystem). In wrong_password the extension was never installed: it must fail.
+    intent = [{'name': 'glance_store' if LEGACY else s['name'], 'proxied': True, 'host': 'proxy', 'port': 3128,
+               'user': proxy_user(s)} for s in ([STORES[0]] if LEGACY else STORES)]
+    playbook = tmp_path / 'runtime.yml'
+    playbook.write_text(RUNTIME_PLAYBOOK)
+    result_file = tmp_path / 'result.json'
+    extra = tmp_path / 'vars.json'
+    extra.write_text(json.dumps({'intent': intent, 'result_file': str(result_file),
+                                 'ansible_python_interpreter': sys.executable}))
+    run = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,', '-c',
+                          'local', '-e', '@%s' % extra, str(playbook)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         universal_newlines=True, check=False)
+    result = json.loads(result_file.read_text())
+    if FAILURE:
+        assert result.get('failed') and result['stage'] == 'runtime', run.stdout
+        return
+    assert not result.get('failed'), run.stdout
+    workers = [p for p in result['processes'] if p.get('patched')]
+    assert len(workers) >= 2, result['processes']  # uwsgi processes = 2, lazy-apps
+    assert all(p['nspid'] != p['pid'] for p in workers)  # matched through the container's pid namespace
+    for want in intent:
+        assert result['stores'][want['name']]['user'] == want['user']
