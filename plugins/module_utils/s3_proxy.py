@@ -170,6 +170,13 @@ def validate_settings(settings, source='module'):
             errors.append('proxy_scheme %r is not http or https.' % settings.get('proxy_scheme'))
         if '://' in host or '/' in host or '@' in host:
             errors.append('proxy_host %r must be a bare host name or address, without scheme, credentials or path.' % host)
+        else:
+            problem = host_address_problem(host)
+            if problem:
+                errors.append('proxy_host %r is not a valid host address (%s). Glance reads s3_store_proxy_host as an'
+                              ' oslo.config HostAddressOpt and refuses it: use an IPv4 or IPv6 address (IPv6 without'
+                              ' brackets) or a host name of dot-separated labels of letters, digits and inner hyphens.'
+                              % (host, problem))
     user = settings.get('proxy_user')
     password = settings.get('proxy_password')
     if user and not password:
@@ -405,3 +412,88 @@ def classify_exception(exc, proxied=True):
     if _is_tls_text(detail):
         return 'tls', None, type(exc).__name__, detail
     return 'config', None, type(exc).__name__, detail
+
+
+# --------------------------------------------------------------------------
+# Host addresses, as oslo.config's HostAddressOpt checks them
+# --------------------------------------------------------------------------
+
+# oslo_config.types.Hostname.HOSTNAME_REGEX is '(?!-)[A-Z0-9-]{1,63}(?<!-)$'
+# matched with re.IGNORECASE. Two deliberate differences, both stricter: the
+# class is ASCII only (under IGNORECASE oslo's [A-Z] also takes U+212A KELVIN
+# SIGN, U+017F LONG S and dotted/dotless I) and the label must end at \Z (oslo's
+# '$' also matches before a trailing newline). Neither form can come out of an
+# INI file, and botocore cannot connect to either.
+_HOST_LABEL_RE = re.compile(r'^(?!-)[A-Za-z0-9-]{1,63}(?<!-)\Z')
+_TLD_NON_NUMERIC_RE = re.compile(r'[a-zA-Z-]')
+
+
+def _is_ipv4(value):
+    # netaddr.valid_ipv4(value, INET_PTON): no ':' and no octet with a
+    # leading zero, then the platform's inet_pton (four decimal octets 0-255).
+    import socket  # here, not at the top: this section is appended to a shared file
+    if ':' in value or any(len(p) > 1 and p.startswith('0') for p in value.split('.')):
+        return False
+    try:
+        socket.inet_pton(socket.AF_INET, value)
+    except (OSError, ValueError):  # ValueError: NUL or non-ASCII characters
+        return False
+    return True
+
+
+def _is_ipv6(value):
+    # netaddr.valid_ipv6(value, INET_PTON) is inet_pton(AF_INET6): no
+    # brackets, no zone index ('%eth0'), no prefix length.
+    import socket
+    try:
+        socket.inet_pton(socket.AF_INET6, value)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def host_address_problem(value):
+    """Why ``value`` is not an oslo.config ``HostAddress``; None when it is one.
+
+    Mirrors ``oslo_config.types.HostAddress()``: a valid IPv4 or IPv6 address
+    (``IPAddress``), else a valid host name (``Hostname``: at most 253
+    characters, one trailing dot allowed, labels of 1-63 letters, digits and
+    hyphens that neither start nor end with a hyphen, and a top-level label that
+    is not all digits).
+    """
+    value = str(value)
+    if not value:
+        return 'it is empty'
+    if _is_ipv4(value) or _is_ipv6(value):
+        return None
+    if value.startswith('[') or value.endswith(']'):
+        return 'an IPv6 address is written without brackets'
+    if ':' in value:
+        return 'not an IPv6 address: write it without brackets, zone index or prefix length, or give a host name without a port'
+    if re.search(r'[\s\x00-\x1f\x7f]', value):
+        return 'it contains whitespace or control characters'
+    if len(value) > 253:
+        return 'a host name has at most 253 characters'
+    name = value[:-1] if value.endswith('.') else value
+    labels = name.split('.')
+    if not _TLD_NON_NUMERIC_RE.search(labels[-1]):
+        if re.match(r'^[0-9.]*[0-9][0-9.]*\Z', name):
+            return 'not an IPv4 address (four decimal octets 0-255 without leading zeros)'
+        return 'its last label is empty or all digits'
+    for label in labels:
+        if not _HOST_LABEL_RE.match(label):
+            if not label:
+                return 'it has an empty label (two dots in a row, or a leading dot)'
+            if len(label) > 63:
+                return 'label %r is longer than 63 characters' % label[:20]
+            if label.startswith('-') or label.endswith('-'):
+                return 'label %r starts or ends with a hyphen' % label
+            return 'label %r has characters other than letters, digits and hyphens' % label
+    return None
+
+
+def normalize_host_address(value):
+    """The host oslo.config hands Glance: a host name loses one trailing dot."""
+    if value and not _is_ipv4(value) and not _is_ipv6(value) and value.endswith('.'):
+        return value[:-1]
+    return value

@@ -22,6 +22,9 @@ description:
   - In Glance mode (O(glance_config)), the settings are read from Glance's own configuration file, using the
     option names of the C(glance-store-s3proxy) extension, so the check tests exactly what Glance will use.
   - Invalid input fails before any network call. Secrets never appear in the result or in messages.
+  - The V(write) and V(multipart) probes clean up after themselves on every way out, including a timeout after
+    the server stored the data and a C(SIGTERM) or C(SIGHUP) (a task C(timeout), a dropped SSH session). They first
+    sweep probe leftovers under O(object_prefix) older than O(stale_after_minutes).
 author:
   - glancestore.s3proxy maintainers (@glancestore)
 requirements:
@@ -72,6 +75,9 @@ options:
   proxy_host:
     description:
       - The proxy's host name or address, without scheme or credentials.
+      - Checked as Glance checks C(s3_store_proxy_host), an oslo.config C(HostAddressOpt) - an IPv4 address, an IPv6
+        address without brackets, or a host name of dot-separated labels of 1-63 letters, digits and inner hyphens,
+        whose last label is not all digits. One trailing dot is dropped, as oslo.config does.
       - Without it the check goes to S3 directly (useful as a baseline).
     type: str
   proxy_port:
@@ -124,19 +130,34 @@ options:
     default: read
   multipart_part_size_mb:
     description:
-      - Size of each part of the multipart probe, in MiB. At least 5 (the S3 minimum).
+      - Size of each part of the multipart probe, in MiB, from 5 (the S3 minimum) to 512.
+      - The probe holds one part in memory at a time; the object is streamed when it is read back.
     type: int
     default: 8
   multipart_parts:
     description:
-      - Number of parts of the multipart probe. At least 2.
+      - Number of parts of the multipart probe, from 2 to 100.
     type: int
     default: 2
   object_prefix:
     description:
       - Key prefix of the probe objects. They are always deleted after the probe.
+      - It must be a folder of its own, not empty and ending in C(/), without a leading C(/) or C(//). Glance names
+        its objects after image ids, without C(/), so nothing under such a prefix is a Glance image.
+      - Checked only for the V(write) and V(multipart) probes.
     type: str
     default: s3-proxy-check/
+  stale_after_minutes:
+    description:
+      - Before the V(write) and V(multipart) probes, abort the multipart uploads and delete the objects under
+        O(object_prefix) that are older than this many minutes, leftovers of runs that were killed or whose
+        clean-up failed. Ages are measured on the S3 server's clock. What was removed is in RV(swept).
+      - V(0) turns the sweep off. Keys outside O(object_prefix) are never touched.
+      - Keep it longer than the longest probe run of any host that shares the bucket and prefix, so that one run
+        never removes the objects of another run still under way.
+      - The sweep needs the right to list multipart uploads (C(s3:ListBucketMultipartUploads)).
+    type: int
+    default: 60
   expect_direct_blocked:
     description:
       - Also try S3 without the proxy, and fail with RV(stage=direct_path_open) if S3 answers.
@@ -145,17 +166,17 @@ options:
     default: false
   connect_timeout:
     description:
-      - Seconds to wait for a connection (to the proxy, or to S3 when direct).
+      - Seconds to wait for a connection (to the proxy, or to S3 when direct), from 1 to 3600.
     type: int
     default: 10
   read_timeout:
     description:
-      - Seconds to wait for a response.
+      - Seconds to wait for a response, from 1 to 3600.
     type: int
     default: 60
   direct_timeout:
     description:
-      - Seconds the direct-path attempt of O(expect_direct_blocked) may take.
+      - Seconds the direct-path attempt of O(expect_direct_blocked) may take, from 1 to 3600.
     type: int
     default: 5
 attributes:
@@ -163,7 +184,7 @@ attributes:
     support: partial
     details:
       - In check mode only the non-writing probes run, the bucket listing and the direct-path attempt.
-        The V(write) and V(multipart) probes are skipped and listed in RV(skipped_probes).
+        The V(write) and V(multipart) probes, and the sweep, are skipped and listed in RV(skipped_probes).
   diff_mode:
     support: none
   platform:
@@ -172,6 +193,10 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 notes:
   - The module never reports C(changed). Probe objects are created and deleted within one run.
+  - Clean-up uses its own client, with at most 10 seconds to connect, 30 seconds to read and 3 attempts. A
+    C(SIGTERM) or C(SIGHUP) during the probes stops them, lets the clean-up finish (further signals are ignored until
+    it has) and fails with RV(stage=interrupted). A C(SIGKILL) cannot be caught; the next sweep removes what it
+    left.
   - For an https endpoint, botocore tunnels through the proxy with C(CONNECT) and hides a 407 inside a
     C(ProxyConnectionError); the module looks inside it, so RV(stage) is still V(proxy_auth).
 seealso:
@@ -224,7 +249,9 @@ stage:
   description:
     - The layer that failed, or V(null) on success.
     - One of V(config), V(proxy_connect), V(proxy_auth), V(proxy_denied), V(upstream_connect), V(tls), V(s3_auth),
-      V(s3_permission), V(bucket), V(data), V(direct_path_open).
+      V(s3_permission), V(bucket), V(data), V(direct_path_open), V(interrupted).
+    - V(interrupted) means a C(SIGTERM) or C(SIGHUP) stopped the probes; their clean-up ran, and RV(leftovers) lists
+      anything it could not remove.
   returned: always
   type: str
   sample: proxy_auth
@@ -290,6 +317,25 @@ direct_path:
   returned: always
   type: dict
   sample: {"tried": true, "blocked": true, "detail": "EndpointConnectionError: Could not connect"}
+swept:
+  description:
+    - What the sweep of stale probe leftovers under O(object_prefix) removed before the writing probes.
+    - C(objects) lists the keys deleted, C(uploads) the multipart uploads aborted. C(truncated) is true when the
+      sweep stopped at 1000 items. C(cutoff) is the S3 server time before which items counted as stale. All empty
+      when the sweep did not run.
+  returned: always
+  type: dict
+  sample: {"stale_after_minutes": 60, "cutoff": "2026-11-30T09:12:00+00:00", "truncated": false,
+           "objects": ["s3-proxy-check/5f0c...-small"], "uploads": [{"key": "s3-proxy-check/9ab1...-multipart",
+           "upload_id": "b1946ac9..."}]}
+leftovers:
+  description:
+    - Probe objects and multipart uploads that clean-up could not remove, with the error, after a failure. A later
+      V(write) or V(multipart) run sweeps them once they are older than O(stale_after_minutes).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"key": "s3-proxy-check/5f0c...-small", "upload_id": null, "error": "EndpointConnectionError: ..."}]
 multipart:
   description: Details of the multipart probe object, when it ran.
   returned: when the multipart probe ran
@@ -305,6 +351,7 @@ from ansible_collections.glancestore.s3proxy.plugins.module_utils.s3_proxy impor
     CheckError,
     advice,
     mask_proxy_url,
+    normalize_host_address,
     read_glance_settings,
     scrub,
     validate_settings,
@@ -347,6 +394,7 @@ def argument_spec():
         multipart_part_size_mb=dict(type='int', default=8),
         multipart_parts=dict(type='int', default=2),
         object_prefix=dict(type='str', default='s3-proxy-check/'),
+        stale_after_minutes=dict(type='int', default=60),
         expect_direct_blocked=dict(type='bool', default=False),
         connect_timeout=dict(type='int', default=10),
         read_timeout=dict(type='int', default=60),
@@ -364,6 +412,8 @@ class ProxyCheck:
             proxy_url=None, endpoint_url=None, bucket=None, settings_source='parameters',
             probe=self.params['probe'], probes_run=[], skipped_probes=[], timings_ms={},
             direct_path={'tried': False, 'blocked': None, 'detail': None},
+            swept={'stale_after_minutes': None, 'cutoff': None, 'objects': [], 'uploads': [], 'truncated': False},
+            leftovers=[],
         )
         self.timer = s3_probe.Timer()
         self.result['timings_ms'] = self.timer.timings
@@ -373,6 +423,15 @@ class ProxyCheck:
         self.result.update(stage=stage, msg=scrub(msg, self.secrets), http_status=http_status,
                            error_code=scrub(error_code, self.secrets), reachable=False)
         self.module.fail_json(**self.result)
+
+    def left_note(self):
+        """What clean-up could not remove, for the failure message."""
+        left = self.result['leftovers']
+        if not left:
+            return ''
+        names = ', '.join('%s (upload %s)' % (i['key'], i['upload_id']) if i['upload_id'] else i['key'] for i in left)
+        return (' Clean-up could not remove %s; a later write or multipart run sweeps them after stale_after_minutes'
+                ' (%d), or remove them by hand.' % (names, self.params['stale_after_minutes']))
 
     def hide(self, *values):
         for value in values:
@@ -396,15 +455,9 @@ class ProxyCheck:
             source = 'parameters'
         self.result['settings_source'] = source
         errors = validate_settings(settings, source='module' if source == 'parameters' else source)
-        if p['multipart_part_size_mb'] < 5:
-            errors.append('multipart_part_size_mb %d is under 5: S3 refuses parts under 5 MiB; use 5 or more.'
-                          % p['multipart_part_size_mb'])
-        if p['multipart_parts'] < 2:
-            errors.append('multipart_parts %d is under 2: use 2 or more, so the object is really multipart.'
-                          % p['multipart_parts'])
-        for name in ('connect_timeout', 'read_timeout', 'direct_timeout'):
-            if p[name] < 1:
-                errors.append('%s %d must be at least 1 second.' % (name, p[name]))
+        errors.extend(s3_probe.bounds_errors(p))
+        if p['probe'] != 'read':
+            errors.extend(s3_probe.prefix_errors(p['object_prefix']))
         if p['expect_direct_blocked'] and not settings.get('proxy_host'):
             errors.append('expect_direct_blocked is true but no proxy is configured (proxy_host, or'
                           ' s3_store_enable_proxy/s3_store_proxy_host in Glance mode): set the proxy.')
@@ -412,6 +465,8 @@ class ProxyCheck:
         self.result['bucket'] = settings.get('bucket')
         if errors:
             self.fail('config', 'Invalid settings, nothing was sent: ' + ' '.join(errors))
+        # What Glance uses: oslo.config drops one trailing dot of a host name.
+        settings['proxy_host'] = normalize_host_address(settings.get('proxy_host'))
         self.result['proxy_url'] = mask_proxy_url(s3_probe.proxy_url_for(settings))
         return settings
 
@@ -426,32 +481,19 @@ class ProxyCheck:
             self.result['skipped_probes'] = [w for w in wanted if w != 'read']
             wanted = ['read']
         start = time.monotonic()
+        guard = s3_probe.SignalGuard()
         try:
-            client = self.timer.run('client', s3_probe.make_client, settings,
-                                    connect_timeout=p['connect_timeout'], read_timeout=p['read_timeout'])
-            bucket = settings['bucket']
-            prefix = p['object_prefix']
-            for probe in wanted:
-                if probe == 'read':
-                    s3_probe.probe_read(client, bucket, self.timer, proxied)
-                elif probe == 'write':
-                    s3_probe.probe_write(client, bucket, prefix, self.timer, proxied)
-                else:
-                    self.result['multipart'] = s3_probe.probe_multipart(
-                        client, bucket, prefix, self.timer, p['multipart_part_size_mb'],
-                        p['multipart_parts'], proxied)
-                self.result['probes_run'].append(probe)
-            if p['expect_direct_blocked']:
-                is_open, detail = s3_probe.probe_direct(settings, self.timer, p['direct_timeout'])
-                self.result['probes_run'].append('direct')
-                self.result['direct_path'] = {'tried': True, 'blocked': not is_open,
-                                              'detail': scrub(detail, self.secrets)}
-                if is_open:
-                    raise CheckError('direct_path_open', '%s. %s' % (detail, advice('direct_path_open')))
+            with guard:
+                self.probe(settings, wanted, proxied, guard)
+        except s3_probe.Interrupted as exc:
+            done = self.result['probes_run']
+            during = ([w for w in wanted + ['direct'] if w not in done] or ['last'])[0]
+            self.fail('interrupted', 'Interrupted by %s during the %s probe; its clean-up ran before the module stopped.%s'
+                      ' The path to S3 was not fully checked: run the check again.' % (exc.name, during, self.left_note()))
         except CheckError as exc:
-            self.fail(exc.stage, exc.msg, exc.http_status, exc.error_code)
+            self.fail(exc.stage, exc.msg + self.left_note(), exc.http_status, exc.error_code)
         except Exception as exc:  # never let a traceback carry a secret out
-            self.fail('config', 'Unexpected %s: %s' % (type(exc).__name__, exc))
+            self.fail('config', 'Unexpected %s: %s%s' % (type(exc).__name__, exc, self.left_note()))
         self.timer.timings['total'] = round((time.monotonic() - start) * 1000.0, 1)
         via = 'through proxy %s' % self.result['proxy_url'] if proxied else 'directly (no proxy configured)'
         msg = 'S3 bucket %s at %s is reachable %s; probes passed: %s.' % (
@@ -460,6 +502,35 @@ class ProxyCheck:
             msg += ' Skipped in check mode: %s.' % ', '.join(self.result['skipped_probes'])
         self.result.update(reachable=True, msg=scrub(msg, self.secrets))
         self.module.exit_json(**self.result)
+
+    def probe(self, settings, wanted, proxied, guard):
+        p = self.params
+        client = self.timer.run('client', s3_probe.make_client, settings,
+                                connect_timeout=p['connect_timeout'], read_timeout=p['read_timeout'])
+        prober = s3_probe.Prober(
+            client, settings['bucket'], self.timer, proxied, guard=guard,
+            cleanup_client=lambda: s3_probe.make_cleanup_client(settings, p['connect_timeout'], p['read_timeout']))
+        prober.swept = self.result['swept']
+        try:
+            for probe in wanted:
+                if probe == 'read':
+                    prober.read()
+                elif probe == 'write':  # the first writing probe: sweep stale leftovers first
+                    prober.sweep(p['object_prefix'], p['stale_after_minutes'])
+                    prober.write(p['object_prefix'])
+                else:
+                    self.result['multipart'] = prober.multipart(
+                        p['object_prefix'], p['multipart_part_size_mb'], p['multipart_parts'])
+                self.result['probes_run'].append(probe)
+        finally:
+            self.result['leftovers'] = [dict(i, error=scrub(i['error'], self.secrets)) for i in prober.leftovers]
+        if p['expect_direct_blocked']:
+            is_open, detail = s3_probe.probe_direct(settings, self.timer, p['direct_timeout'])
+            self.result['probes_run'].append('direct')
+            self.result['direct_path'] = {'tried': True, 'blocked': not is_open,
+                                          'detail': scrub(detail, self.secrets)}
+            if is_open:
+                raise CheckError('direct_path_open', '%s. %s' % (detail, advice('direct_path_open')))
 
 
 def main():
