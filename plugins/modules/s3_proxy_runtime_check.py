@@ -24,7 +24,7 @@ description:
     Every Python process among them must have the extension's hook, in a record of its own or inherited by C(fork)
     from a recorded parent. Every process that loaded the patched S3 driver must have configured each store of
     O(stores) with the proxy O(stores) asks for. At least one such process must exist.
-  - Any mismatch fails. So does a check that cannot look (no process, no directory, no record): this module never
+  - Any mismatch fails. So does a check that cannot look (no process, no directory, no record); this module never
     passes on missing evidence. Records appear while workers start, so the module waits up to O(timeout) seconds for
     them before it fails.
 author:
@@ -274,7 +274,7 @@ def main():
                          % (result['root_pid'], p['runtime_dir'], ' '.join(failures)),
                          **dict((k, v) for k, v in result.items() if k != 'msg'))
     checked = [proc for proc in processes if proc.get('hook')]
-    result['msg'] = '%d glance-api processes checked (pid %d and its descendants): %s.' % (
+    result['msg'] = '%d glance-api processes checked (pid %s and its descendants): %s.' % (
         len(checked), result['root_pid'], '; '.join(_summary(n, effect[n]) for n in sorted(effect)))
     module.exit_json(**result)
 

@@ -209,7 +209,7 @@ def check_vars(env):
 def restart(env):
     subprocess.run(['bash', os.path.join(env['dir'], 'restart.sh')], check=True)
     api = env['api']
-    for _ in range(200):
+    for _attempt in range(200):
         if api.healthy():
             return
         time.sleep(0.3)
