@@ -267,6 +267,11 @@ def make_client(settings, use_proxy=True, connect_timeout=10, read_timeout=30, m
         config_args['proxies'] = {'http': url, 'https': url}
         if settings.get('proxy_ca_bundle'):
             config_args['proxies_config'] = {'proxy_ca_bundle': settings['proxy_ca_bundle']}
+        elif (settings.get('proxy_scheme') or 'http') == 'https':
+            # Without a bundle botocore verifies no proxy certificate on http:// endpoints (CERT_NONE):
+            # the proxy credentials would go to whoever answers. Use botocore's default bundle, as Glance does.
+            from botocore.httpsession import get_cert_path  # pylint: disable=import-outside-toplevel
+            config_args['proxies_config'] = {'proxy_ca_bundle': get_cert_path(True)}
     verify = settings.get('ca_bundle') or settings.get('validate_certs', True)
     return boto3.session.Session(
         aws_access_key_id=settings.get('access_key'),

@@ -405,6 +405,13 @@ def classify_exception(exc, proxied=True):
         if _is_tls_text(text):
             return 'tls', None, 'SSLError', text
         return 'upstream_connect', None, type(exc).__name__, text
+    if isinstance(exc, bex.ConnectionClosedError) and proxied and 'reset by peer' in (
+            '%s %r' % (detail, exc.kwargs.get('error'))).lower():
+        # The proxy itself reset the connection before any answer (Squid answers an unreachable S3 with 503):
+        # typically plain http sent to a TLS proxy port.
+        return 'proxy_connect', None, 'ProxyConnectionReset', (
+            '%s (the proxy reset the connection: if its port speaks TLS, set proxy_scheme https,'
+            ' s3_store_proxy_scheme in Glance)' % detail)
     if isinstance(exc, (bex.ReadTimeoutError, bex.ConnectionClosedError)):
         return 'upstream_connect', None, type(exc).__name__, detail
     if isinstance(exc, (bex.ParamValidationError, bex.InvalidDNSNameError, ValueError)):

@@ -149,13 +149,6 @@ def test_stage_tls_proxy_ca_omitted_https_endpoint(lab, tls, run_check):
     assert_no_secret(lab, result.output)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    'BUG (module, plugins/module_utils/s3_probe.py make_client): with proxy_scheme https and no proxy_ca_bundle, '
-    'botocore passes no proxy SSL context and, for an http:// endpoint, sets cert_reqs=CERT_NONE on the pool to '
-    'the proxy, so the proxy certificate is not verified at all (urllib3 InsecureRequestWarning) and the Basic '
-    'credentials go to an unauthenticated TLS peer. The check reports reachable instead of stage tls. Fix: '
-    'when proxy_scheme is https and proxy_ca_bundle is empty, pass proxies_config proxy_ca_bundle = the default '
-    'CA bundle (botocore.httpsession.get_cert_path(True)).'))
 def test_stage_tls_proxy_ca_omitted_http_endpoint_is_verified(lab, tls, run_check):
     """The proxy's certificate (lab CA) is unknown to the default CA bundle: this must fail at stage tls."""
     before = access_log_len(lab, 'squid_tls')
@@ -181,12 +174,6 @@ def test_plain_http_client_to_tls_port_http_endpoint(lab, tls, run_check):
     assert_no_secret(lab, result.output)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    'BUG (module, plugins/module_utils/s3_proxy.py classify_exception): a plain-http client on a TLS proxy port '
-    'with an https endpoint gets its CONNECT reset by the proxy; botocore raises ConnectionClosedError '
-    '("Connection aborted", ConnectionResetError), which is mapped to stage upstream_connect with the advice '
-    '"the proxy could not reach S3", blaming S3 while the client-to-proxy layer failed. Expected: stage '
-    'proxy_connect (or a hint that the proxy may expect proxy_scheme https).'))
 def test_plain_http_client_to_tls_port_https_endpoint(lab, tls, run_check):
     args = tls_args(lab, endpoint=lab['s3']['https_endpoint'], proxy_scheme='http', proxy_ca_bundle=None)
     result = run_check(args)
