@@ -15,7 +15,7 @@ export ANSIBLE_LOCAL_TEMP=$ANSIBLE_HOME/tmp
 export ANSIBLE_REMOTE_TEMP=$ANSIBLE_HOME/remote-tmp
 export ANSIBLE_NOCOLOR=1
 export PATH=$TOOLS:$PATH
-STEPS=${STEPS:-"lint sanity build units units_extension module extension extension_prev glance_api role consumers molecule_kolla molecule_openstack_ansible lab_images images molecule_default molecule_tls molecule_two_stores molecule_legacy molecule_wrong_password"}
+STEPS=${STEPS:-"lint sanity build units units_extension module extension extension_prev glance_api glance_config role consumers molecule_kolla molecule_openstack_ansible lab_images images molecule_default molecule_tls molecule_two_stores molecule_legacy molecule_wrong_password"}
 
 step() {  # step NAME COMMAND... ; a non-pytest step counts as one test
   local name=$1; shift
@@ -88,6 +88,7 @@ for s in $STEPS; do
     extension) pytest_step extension "$GLANCE/python" tests/functional/extension ;;
     extension_prev) pytest_step extension_prev "$CACHE/venv-gs-prev/bin/python" tests/functional/extension ;;
     glance_api) pytest_step glance_api "$GLANCE/python" tests/functional/glance_api ;;
+    glance_config) pytest_step glance_config "$GLANCE/python" tests/functional/glance_config ;;
     role) pytest_step role "$TOOLS/python" tests/functional/role ;;
     consumers) pytest_step consumers "$CACHE/venv-consumers/bin/python" tests/functional/consumers ;;
     lab_images) pytest_step lab_images "$TOOLS/python" tests/functional/lab_images ;;

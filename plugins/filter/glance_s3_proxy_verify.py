@@ -59,9 +59,14 @@ def verify_failures(results, wanted):
             continue
         expected = expected_proxy_url(want)
         if result.get('proxy_url') != expected:
-            out.append('Store %s: stage config: Glance\'s configuration (%s) makes this store use %s, the inventory wants %s.'
+            locations = result.get('locations') or {}
+            where = ', '.join('%s from %s' % (key, locations[key]) for key in (
+                's3_store_enable_proxy', 's3_store_proxy_host', 's3_store_proxy_port', 's3_store_proxy_user')
+                if locations.get(key) and locations[key] != 'default')
+            out.append('Store %s: stage config: Glance\'s configuration (%s) makes this store use %s, the inventory wants %s%s.'
                        ' A later file or key overrides the role\'s drop-in: remove that override.'
-                       % (name, result.get('settings_source'), result.get('proxy_url') or 'no proxy', expected or 'no proxy'))
+                       % (name, result.get('settings_source'), result.get('proxy_url') or 'no proxy', expected or 'no proxy',
+                          ' (%s)' % where if where else ''))
     return out
 
 

@@ -106,14 +106,26 @@ options:
     type: path
   glance_config:
     description:
-      - The path of the C(glance-api.conf) Glance reads. The S3 and proxy settings are then read from it (and
-        from the C(glance-api.conf.d/*.conf) drop-ins beside it, in oslo.config's order).
+      - The path of the C(glance-api.conf) Glance reads. The S3 and proxy settings are then read as glance-api reads
+        them, from it and from the configuration directories (O(glance_config_dirs)), in oslo.config's order.
+      - When the module runs with Glance's own Python (the role's default in the plain style), glance_store itself
+        builds the store and its botocore client from the files, with the C(glance-store-s3proxy) extension if it is
+        active, and the probes use exactly that client. Elsewhere (a deploy host) the files are read with
+        oslo.config's rules (no C([DEFAULT]) fall-through, surrounding quotes and whitespace stripped, C($$)).
       - Uses C(s3_store_host), C(s3_store_bucket), C(s3_store_access_key), C(s3_store_secret_key),
         C(s3_store_region_name), C(s3_store_bucket_url_format), C(s3_store_cacert) and the proxy options
         C(s3_store_enable_proxy), C(s3_store_proxy_host), C(s3_store_proxy_port), C(s3_store_proxy_user),
         C(s3_store_proxy_password), C(s3_store_proxy_scheme), C(s3_store_proxy_cacert).
       - A C($$) in a value is read as a literal C($), as oslo.config does.
     type: path
+  glance_config_dirs:
+    description:
+      - The configuration directories glance-api reads after O(glance_config), each one's C(*.conf) in sorted order.
+      - Omit it for oslo.config's own search, as glance-api does it (C(glance.conf.d), then C(glance-api.conf.d), each
+        the first that exists in C(~/.glance/), C(~/), C(/etc/glance/), C(/etc/)); C(~) is the home of the user the
+        module runs as.
+    type: list
+    elements: path
   glance_backend:
     description:
       - The multi-store backend id (an entry of C([DEFAULT] enabled_backends) of type C(s3)).
@@ -290,6 +302,22 @@ settings_source:
   returned: always
   type: str
   sample: /etc/glance/glance-api.conf [s3_fast]
+settings_reader:
+  description: In Glance mode, V(glance_store) (Glance's own code built the store and its client) or V(oslo_rules).
+  returned: with O(glance_config)
+  type: str
+  sample: glance_store
+config_files:
+  description: In Glance mode, the files read, in oslo.config's order.
+  returned: with O(glance_config)
+  type: list
+  elements: str
+  sample: [/etc/glance/glance-api.conf, /etc/glance/glance-api.conf.d/50-glance-s3-proxy.conf]
+locations:
+  description: In Glance mode, for each option read, the file and section that set its effective value, or V(default).
+  returned: with O(glance_config)
+  type: dict
+  sample: {s3_store_enable_proxy: "/etc/glance/glance-api.conf.d/90-local.conf [s3_fast]"}
 probe:
   description: The probe level asked for.
   returned: always
@@ -352,11 +380,11 @@ from ansible_collections.glancestore.s3proxy.plugins.module_utils.s3_proxy impor
     advice,
     mask_proxy_url,
     normalize_host_address,
-    read_glance_settings,
     scrub,
     validate_settings,
 )
 from ansible_collections.glancestore.s3proxy.plugins.module_utils import s3_probe
+from ansible_collections.glancestore.s3proxy.plugins.module_utils.glance_config import read_glance_settings
 
 try:
     import boto3  # noqa: F401 pylint: disable=unused-import
@@ -389,6 +417,7 @@ def argument_spec():
         proxy_scheme=dict(type='str', choices=['http', 'https'], default='http'),
         proxy_ca_bundle=dict(type='path'),
         glance_config=dict(type='path'),
+        glance_config_dirs=dict(type='list', elements='path'),
         glance_backend=dict(type='str'),
         probe=dict(type='str', choices=['read', 'write', 'multipart'], default='read'),
         multipart_part_size_mb=dict(type='int', default=8),
@@ -406,6 +435,7 @@ class ProxyCheck:
     def __init__(self, module):
         self.module = module
         self.params = module.params
+        self.glance_client = None  # in Glance mode with Glance's Python: the client glance_store built
         self.secrets = [self.params.get('secret_key'), self.params.get('proxy_password')]
         self.result = dict(
             changed=False, reachable=False, stage=None, http_status=None, error_code=None, msg='',
@@ -444,11 +474,15 @@ class ProxyCheck:
         p = self.params
         if p['glance_config']:
             try:
-                settings = read_glance_settings(p['glance_config'], p['glance_backend'])
+                settings = read_glance_settings(p['glance_config'], p['glance_backend'], config_dirs=p['glance_config_dirs'])
             except CheckError as exc:
                 self.fail(exc.stage, exc.msg)
             self.hide(settings.get('secret_key'), settings.get('proxy_password'))
             source = '%s [%s]' % (p['glance_config'], settings.pop('_section'))
+            self.glance_client = settings.pop('_client', None)
+            settings.pop('_extension_active', None)
+            self.result.update(settings_reader=settings.pop('_reader'), config_files=settings.pop('_files'),
+                               locations=settings.pop('_locations'))
             settings['validate_certs'] = p['validate_certs']
         else:
             settings = dict((k, p[k]) for k in SETTING_KEYS)
@@ -505,8 +539,11 @@ class ProxyCheck:
 
     def probe(self, settings, wanted, proxied, guard):
         p = self.params
-        client = self.timer.run('client', s3_probe.make_client, settings,
-                                connect_timeout=p['connect_timeout'], read_timeout=p['read_timeout'])
+        if self.glance_client is not None:
+            client = self.glance_client  # exactly the client Glance's own store builds from its files
+        else:
+            client = self.timer.run('client', s3_probe.make_client, settings,
+                                    connect_timeout=p['connect_timeout'], read_timeout=p['read_timeout'])
         prober = s3_probe.Prober(
             client, settings['bucket'], self.timer, proxied, guard=guard,
             cleanup_client=lambda: s3_probe.make_cleanup_client(settings, p['connect_timeout'], p['read_timeout']))
@@ -544,7 +581,8 @@ def main():
         ],
         required_one_of=[('glance_config', 'endpoint_url')],
         required_together=[('proxy_user', 'proxy_password'), ('access_key', 'secret_key')],
-        required_by={'endpoint_url': 'bucket', 'glance_backend': 'glance_config', 'proxy_ca_bundle': 'proxy_host'},
+        required_by={'endpoint_url': 'bucket', 'glance_backend': 'glance_config', 'glance_config_dirs': 'glance_config',
+                     'proxy_ca_bundle': 'proxy_host'},
         required_if=[('proxy_scheme', 'https', ('proxy_host',))],
         supports_check_mode=True,
     )

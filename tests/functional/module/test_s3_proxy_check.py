@@ -283,8 +283,12 @@ def test_glance_mode_dropin_overrides_main_file(lab, run_check, tmp_path):
     dropin.mkdir()
     password = lab['proxy']['users']['glance-s3b'].replace('$', '$$')
     (dropin / '50-s3proxy.conf').write_text('[s3_fast]\ns3_store_proxy_password = %s\n' % password)
-    result = run_check({'glance_config': conf, 'glance_backend': 's3_fast'})
+    result = run_check({'glance_config': conf, 'glance_backend': 's3_fast', 'glance_config_dirs': [str(dropin)]})
     assert result['reachable'] is True, result['msg']
+    assert result['settings_reader'] == 'oslo_rules'
+    assert result['config_files'] == [conf, str(dropin / '50-s3proxy.conf')]
+    assert result['locations']['s3_store_proxy_password'] == '%s [s3_fast]' % (dropin / '50-s3proxy.conf')
+    assert result['locations']['s3_store_proxy_host'] == '%s [s3_fast]' % conf
 
 
 def test_glance_mode_wrong_password_in_file(lab, run_check, tmp_path):
@@ -318,8 +322,27 @@ def test_glance_mode_legacy_section(lab, run_check, tmp_path):
 
 def test_glance_mode_proxy_enabled_without_host(lab, run_check, tmp_path):
     conf = tmp_path / 'glance-api.conf'
-    conf.write_text('[glance_store]\ns3_store_host = http://s3.lab.test:8333\ns3_store_bucket = glance\n'
+    conf.write_text('[glance_store]\nstores = s3\ns3_store_host = http://s3.lab.test:8333\ns3_store_bucket = glance\n'
                     's3_store_enable_proxy = true\n')
     result = run_check({'glance_config': str(conf)})
     assert result['stage'] == 'config'
     assert 's3_store_proxy_host is empty' in result['msg']
+
+
+def test_glance_mode_legacy_section_that_glance_does_not_load(lab, run_check, tmp_path):
+    conf = tmp_path / 'glance-api.conf'
+    conf.write_text('[glance_store]\ns3_store_host = http://s3.lab.test:8333\ns3_store_bucket = glance\n'
+                    's3_store_enable_proxy = true\ns3_store_proxy_host = proxy\n')
+    result = run_check({'glance_config': str(conf)})
+    assert result['stage'] == 'config'
+    assert 'does not list s3: in legacy mode glance-api does not load the S3 store' in result['msg']
+
+
+def test_glance_mode_default_section_does_not_fall_through(lab, run_check, tmp_path):
+    # oslo.config keeps [DEFAULT] to itself: a proxy host there must not stand in for the store's own.
+    conf = write_glance_conf(tmp_path / 'glance-api.conf', lab, password=lab['proxy']['users']['glance-s3b'])
+    text = open(conf).read().replace('[DEFAULT]\n', '[DEFAULT]\ns3_store_proxy_host = 192.0.2.1\ns3_store_proxy_port = 9\n', 1)
+    open(conf, 'w').write(text)
+    result = run_check({'glance_config': conf, 'glance_backend': 's3_fast', 'glance_config_dirs': []})
+    assert result['reachable'] is True, result['msg']
+    assert '192.0.2.1' not in result['proxy_url']
