@@ -19,7 +19,9 @@ import pytest
 from lab.ansible_runner import run_playbook
 from lab.glance_api import GlanceApi, base_conf
 
-from test_glance_api import s3_store
+from test_glance_api import http, s3_store
+from lab.glance_api import ADMIN_HEADERS
+from lab.netlab import access_log_len, access_log_lines
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 VENV = os.path.dirname(os.path.dirname(sys.executable))
@@ -65,7 +67,7 @@ def intent(lab, **override):
 def make_api(lab):
     started = []
 
-    def _make(site='home', lazy_apps=True, processes=2, dropin=None):
+    def _make(site='home', lazy_apps=True, processes=2, dropin=None, endpoint=None):
         workdir = tempfile.mkdtemp(prefix='runtime-', dir=os.path.join(ROOT, '.cache'))
         home = os.path.join(workdir, 'home')
         conf_dir = os.path.join(home, '.glance')  # oslo.config reads ~/.glance/glance-api.conf.d/
@@ -74,7 +76,10 @@ def make_api(lab):
         api = GlanceApi(VENV, workdir, port=PORT, conf_dir=conf_dir, processes=processes, site=site,
                         lazy_apps=lazy_apps, env={'HOME': home, 'GLANCE_STORE_S3PROXY_RUNTIME_DIR': run_dir})
         api.run_dir = run_dir
-        api.write_config(base_conf(workdir, 'fast:s3', 'fast') + s3_store(lab, 'fast'))
+        store = s3_store(lab, 'fast')
+        if endpoint:
+            store = store.replace(lab['s3']['http_endpoint'], endpoint)
+        api.write_config(base_conf(workdir, 'fast:s3', 'fast') + store)
         if dropin:
             os.makedirs(os.path.join(conf_dir, 'glance-api.conf.d'))
             with open(os.path.join(conf_dir, 'glance-api.conf.d', '99-later.conf'), 'w') as f:
@@ -232,3 +237,23 @@ def test_records_of_another_process_with_the_same_pid_do_not_count(lab, make_api
     result = run_check(api.d, args(api, intent(lab), timeout=2))
     assert result.get('failed') and result['stage'] == 'runtime', result['output']
     assert 'has no glance-store-s3proxy record' in result['msg']
+
+
+def test_going_direct_where_s3_is_reachable_is_caught(lab, make_api):
+    # The dangerous topology: this host also has a direct route to S3 (the lab's leaky address). A glance-api
+    # that never ran the extension uploads successfully, straight to S3, while its configuration asks for the
+    # proxy. Nothing in Glance says so; the runtime check must.
+    api = make_api(site='no-site', endpoint=lab['s3']['leaky_endpoint'])
+    before = access_log_len(lab)
+    session = http()
+    image = session.post(api.url + '/v2/images', json={'name': 'direct-%s' % uuid.uuid4().hex[:6], 'disk_format': 'raw',
+                                                        'container_format': 'bare'}, headers=ADMIN_HEADERS).json()
+    data = os.urandom(1024 * 1024)
+    put = session.put('%s/v2/images/%s/file' % (api.url, image['id']), data=data,
+                      headers=dict(ADMIN_HEADERS, **{'Content-Type': 'application/octet-stream', 'Expect': ''}))
+    assert put.status_code == 204, put.text  # the upload "works"...
+    assert not [line for line in access_log_lines(lab, before) if image['id'] in line]  # ...around the proxy
+    result = run_check(api.d, args(api, intent(lab), timeout=3))
+    assert result.get('failed') and result['stage'] == 'runtime', result['output']
+    assert 'has no glance-store-s3proxy record' in result['msg']
+    session.delete('%s/v2/images/%s' % (api.url, image['id']), headers=ADMIN_HEADERS)

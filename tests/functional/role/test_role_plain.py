@@ -80,6 +80,10 @@ def env(lab, request):
              'access_key': ident['access_key'], 'secret_key': ident['secret_key'], 'bucket_url_format': 'path',
              'cacert': lab['certs']['ca'],
              'proxy': {'user': 'glance-s3b', 'password': users['glance-s3b']}},
+            # TLS to the proxy itself (Squid https_port), with the lab's CA.
+            {'name': 'tlsproxy', 'endpoint': lab['s3']['http_endpoint'], 'bucket': 'glance-b',
+             'access_key': ident['access_key'], 'secret_key': ident['secret_key'], 'bucket_url_format': 'path',
+             'proxy': {'scheme': 'https', 'port': lab['proxy']['tls_port'], 'cacert': lab['certs']['ca']}},
         ],
         'glance_s3_proxy_proxy': {'enabled': True, 'host': lab['proxy']['host'], 'port': lab['proxy']['port'],
                                   'user': 'glance-s3', 'password': PASSWORD},
@@ -119,10 +123,11 @@ def assert_no_secret(state, text):
 
 def test_converge_installs_configures_restarts_and_verifies(lab, env):
     before = access_log_len(lab)
+    before_tls = access_log_len(lab, 'squid_tls')
     run = run_playbook(ROLE_PLAYBOOK, env['vars'], env['dir'], verbosity=1)
     assert run.rc == 0, run.output
     assert run.changed >= 3
-    assert run.output.count('MiB uploaded and read back through the Glance API') == 2, run.output
+    assert run.output.count('MiB uploaded and read back through the Glance API') == 3, run.output
     assert_no_secret(env, run.output)
     # The operator's file is untouched; the drop-in holds the stores.
     assert digest(env['api'].conf_file) == env['main_digest']
@@ -132,7 +137,9 @@ def test_converge_installs_configures_restarts_and_verifies(lab, env):
     assert (st.st_uid, grp.getgrgid(st.st_gid).gr_name) == (0, 'glance')
     parser = configparser.RawConfigParser()
     parser.read(dropin)
-    assert parser.get('DEFAULT', 'enabled_backends') == 'local:file, fast:s3, second:s3'
+    assert parser.get('DEFAULT', 'enabled_backends') == 'local:file, fast:s3, second:s3, tlsproxy:s3'
+    assert parser.get('tlsproxy', 's3_store_proxy_scheme') == 'https'
+    assert parser.get('tlsproxy', 's3_store_proxy_cacert') == lab['certs']['ca']
     assert parser.get('glance_store', 'default_backend') == 'fast'
     assert parser.get('fast', 's3_store_enable_proxy') == 'true'
     assert parser.get('fast', 's3_store_proxy_user') == 'glance-s3'
@@ -144,11 +151,15 @@ def test_converge_installs_configures_restarts_and_verifies(lab, env):
     log = env['api'].log()
     assert 'S3 store fast uses proxy http://glance-s3:***@' in log
     assert 'S3 store second uses proxy http://glance-s3b:***@' in log
+    assert 'S3 store tlsproxy uses proxy https://glance-s3:***@%s:%d' % (lab['proxy']['host'], lab['proxy']['tls_port']) in log
     assert_no_secret(env, log)
     # Each store's traffic went through its own proxy user.
     lines = access_log_lines(lab, before)
     assert any(' glance-s3b ' in line and 'CONNECT s3.lab.test:8443' in line for line in lines)
     assert any(' glance-s3 ' in line and '/glance/' in line and line.split()[5] == 'PUT' for line in lines)
+    # The TLS-proxied store went through Squid's https_port, under its user.
+    tls_lines = access_log_lines(lab, before_tls, squid='squid_tls')
+    assert any(' glance-s3 ' in line and '/glance-b/' in line and line.split()[5] == 'PUT' for line in tls_lines), tls_lines
 
 
 def test_second_run_changes_nothing(env):
@@ -222,12 +233,13 @@ def test_check_playbook_proves_the_running_processes(env):
     assert 'glance-api processes checked' in run.output
     assert 'store fast uses proxy http://glance-s3@' in run.output
     assert 'store second uses proxy http://glance-s3b@' in run.output
+    assert 'store tlsproxy uses proxy https://glance-s3@' in run.output
     assert_no_secret(env, run.output)
     # Without the inventory it checks every S3 store the running processes configured.
     bare = {k: v for k, v in check_vars(env).items() if k not in ('glance_s3_proxy_stores', 'glance_s3_proxy_proxy')}
     run = run_playbook(CHECK_PLAYBOOK, bare, env['dir'])
     assert run.rc == 0, run.output
-    assert run.output.count('is reachable through proxy') == 2, run.output
+    assert run.output.count('is reachable through proxy') == 3, run.output
 
 
 def test_a_later_dropin_that_turns_a_proxy_off_fails_verify_and_check(env):

@@ -143,7 +143,8 @@ def _locations(store):
                 info = store.conf.get_location(name, group)
             except Exception:  # pylint: disable=broad-except
                 info = None  # not registered in that group
-            if info is not None and info.location.name != 'opt_default' and (info.detail or info.location.name):
+            # glance_store itself set_default()s every option of a backend group to None: not the operator's.
+            if info is not None and info.location.name not in ('opt_default', 'set_default'):
                 out[name] = '%s [%s]' % (info.detail or info.location.name, group)
                 break
     return out
