@@ -246,8 +246,8 @@ def test_going_direct_where_s3_is_reachable_is_caught(lab, make_api):
     api = make_api(site='no-site', endpoint=lab['s3']['leaky_endpoint'])
     before = access_log_len(lab)
     session = http()
-    image = session.post(api.url + '/v2/images', json={'name': 'direct-%s' % uuid.uuid4().hex[:6], 'disk_format': 'raw',
-                                                        'container_format': 'bare'}, headers=ADMIN_HEADERS).json()
+    record = {'name': 'direct-%s' % uuid.uuid4().hex[:6], 'disk_format': 'raw', 'container_format': 'bare'}
+    image = session.post(api.url + '/v2/images', json=record, headers=ADMIN_HEADERS).json()
     data = os.urandom(1024 * 1024)
     put = session.put('%s/v2/images/%s/file' % (api.url, image['id']), data=data,
                       headers=dict(ADMIN_HEADERS, **{'Content-Type': 'application/octet-stream', 'Expect': ''}))
