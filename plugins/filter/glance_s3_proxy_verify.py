@@ -28,6 +28,7 @@ def intent(stores, mode='multi'):
             'port': int(proxy.get('port') or 8080) if proxied else None,
             'scheme': (proxy.get('scheme') or 'http') if proxied else None,
             'user': (proxy.get('user') or None) if proxied else None,
+            'cacert': (proxy.get('cacert') or None) if proxied else None,
         })
     return out
 

@@ -442,7 +442,7 @@ class _Values:
         try:
             return convert(kind, text, limits), location
         except ValueError as exc:
-            shown = '' if name in SECRET_OPTIONS else ' %r' % text
+            shown = '' if name in SECRET_OPTIONS or '@' in text else ' %r' % text  # user:password@host is a secret too
             raise CheckError('config', '%s has an invalid value%s: %s.' % (where, shown, exc))
 
 
@@ -642,8 +642,11 @@ def _safe_failure(exc, path, backend, config_dirs, what):
         # Their text quotes the offending line or the name after '$' (which may be part of a secret).
         msg = pure_msg or ('%s while %s (details withheld: they may quote a secret).' % (type(exc).__name__, what))
         return CheckError('config', msg)
+    if pure_msg:  # the pure reader names the same problem without quoting a value that may be secret
+        return CheckError('config', pure_msg)
     text = scrub('%s while %s: %s' % (type(exc).__name__, what, exc), _raw_secrets(path, config_dirs))
-    return CheckError('config', text)
+    # Credentials written into a host (user:password@host) are no known secret: hide any user info.
+    return CheckError('config', re.sub(r'''[^\s'"(]*@''', '***@', text))
 
 
 class _quiet_logger:  # pylint: disable=invalid-name

@@ -28,15 +28,17 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import errno
 import json
 import os
 import re
 
 DEFAULT_RUNTIME_DIR = '/var/lib/glance/glance-store-s3proxy'
+RECORD_FORMAT = 2  # the record format this check understands (glance-store-s3proxy 1.1.0)
 RUNTIME_ENV = 'GLANCE_STORE_S3PROXY_RUNTIME_DIR'
-PROXY_KEYS = ('host', 'port', 'scheme', 'user')
+PROXY_KEYS = ('host', 'port', 'scheme', 'user', 'cacert')
 _OPTION_OF = {'proxied': 's3_store_enable_proxy', 'host': 's3_store_proxy_host', 'port': 's3_store_proxy_port',
-              'scheme': 's3_store_proxy_scheme', 'user': 's3_store_proxy_user'}
+              'scheme': 's3_store_proxy_scheme', 'user': 's3_store_proxy_user', 'cacert': 's3_store_proxy_cacert'}
 
 
 class RuntimeCheckError(Exception):
@@ -61,10 +63,12 @@ def read_process(pid):
     if not stat:
         return None
     fields = stat.rsplit(')', 1)[1].split()
+    unreadable = False
     try:
         exe = os.path.realpath(os.readlink('/proc/%d/exe' % pid))
-    except OSError:
-        exe = None  # a kernel thread, or no permission
+    except OSError as exc:
+        exe = None  # a kernel thread (ENOENT), or no permission to look (EACCES): the check cannot judge it
+        unreadable = exc.errno != errno.ENOENT
     cmdline = (_read('/proc/%d/cmdline' % pid, binary=True) or b'').replace(b'\0', b' ').decode('utf-8', 'replace').strip()
     maps = _read('/proc/%d/maps' % pid) or ''
     base = os.path.basename(exe or '')
@@ -75,6 +79,9 @@ def read_process(pid):
         'nspid': int(nspid.group(1).split()[-1]) if nspid else pid,
         'ppid': int(fields[1]),
         'start_ticks': int(fields[19]),
+        # New at every exec, kept by fork: a record stays bound to the program image that wrote it.
+        'start_stack': int(fields[25]),
+        'unreadable': unreadable,
         'exe': exe,
         'cmdline': cmdline[:200],
         'python': bool(re.match(r'(python|uwsgi)', base)) or 'libpython' in maps,
@@ -138,16 +145,24 @@ def load_records(directory):
 
 def _own_record(proc, records, boot):
     record = records.get(proc['nspid'])
-    if record and record.get('start_ticks') == proc['start_ticks'] and record.get('boot_id') == boot and record.get('hook'):
+    if (record and record.get('hook') and record.get('boot_id') == boot and record.get('start_ticks') == proc['start_ticks']
+            and record.get('start_stack') == proc['start_stack'] and proc['start_stack'] and record.get('format') == RECORD_FORMAT):
         return record
     return None
 
 
-def evaluate(tree, records, boot, intent):
+def _older_record(proc, records, boot):
+    record = records.get(proc['nspid'])
+    return bool(record and record.get('boot_id') == boot and record.get('start_ticks') == proc['start_ticks']
+                and (record.get('format') or 1) < RECORD_FORMAT)
+
+
+def evaluate(tree, records, boot, intent, root_prefix=''):
     """Judge the process tree against the inventory's intent.
 
     ``intent`` is a list of ``{name, proxied, host, port, scheme, user}``, or None to report every store the
-    processes configured (then only the evidence and the processes' agreement are judged).
+    processes configured (then each must use a proxy, and the processes must agree). ``root_prefix`` is where the
+    processes' own filesystem is seen from here (``/proc/PID/root`` for a container), for their configuration files.
     Returns ``(processes, failures, effect)``: per-process findings, messages
     (each naming its stage), and, per store, the proxy a patched process uses.
     """
@@ -162,7 +177,8 @@ def evaluate(tree, records, boot, intent):
             evidence[proc['pid']] = (record, 'own record', bool(record.get('patched')))
         else:
             parent = evidence.get(proc['ppid']) if proc['ppid'] in by_pid else None
-            if parent and by_pid[proc['ppid']]['exe'] == proc['exe']:
+            forked = parent and by_pid[proc['ppid']]['exe'] == proc['exe'] and by_pid[proc['ppid']]['start_stack'] == proc['start_stack']
+            if forked:
                 prec = parent[0]
                 patched = parent[2] and prec.get('patched_ticks') is not None and proc['start_ticks'] >= prec['patched_ticks']
                 evidence[proc['pid']] = (prec, 'forked from pid %d after its hook' % proc['ppid'], patched)
@@ -171,8 +187,18 @@ def evaluate(tree, records, boot, intent):
             item.update(evidence=how, hook=True, patched=patched, extension_version=record.get('version'),
                         glance_store_version=record.get('glance_store'),
                         stores=sorted(record.get('stores', {})) if patched else [])
+        elif proc.get('unreadable'):
+            item.update(evidence='cannot be looked at', hook=False, patched=False, stores=[])
+            failures.append('stage runtime: pid %d cannot be looked at (/proc/%d/exe is not readable): run the check as'
+                            ' root, or as the user glance-api runs as.' % (proc['pid'], proc['pid']))
         elif not proc['python']:
             item.update(evidence='not a Python process: ignored', hook=None, patched=None, stores=[])
+        elif _older_record(proc, records, boot):
+            old = records[proc['nspid']]
+            item.update(evidence='record of an older extension', hook=None, patched=None, stores=[])
+            failures.append('stage runtime: pid %d runs glance-store-s3proxy %s, whose records this check cannot trust'
+                            ' (format %s, this check needs %d): install the extension of this collection (run the role)'
+                            ' and restart glance-api.' % (proc['pid'], old.get('version'), old.get('format'), RECORD_FORMAT))
         else:
             item.update(evidence='none', hook=False, patched=False, stores=[])
             failures.append(
@@ -183,14 +209,18 @@ def evaluate(tree, records, boot, intent):
         processes.append(item)
 
     patched = [(pid, ev[0]) for pid, ev in evidence.items() if ev[2]]
+    failures.extend(_stale(patched, root_prefix))
     effect = {}
     if not patched and not failures:
         failures.append('stage runtime: no glance-api process has loaded the patched S3 driver yet (%d processes'
                         ' checked): the extension is installed in the interpreter, but no S3 store was configured'
                         ' in a running process.' % len(tree))
-    if intent is None:  # no inventory: every store the running processes configured, as they configured it
+    if intent is None:  # no inventory: every S3 store the running processes configured must use a proxy
         names = sorted(set(n for _pid, record in patched for n in (record.get('stores') or {})))
         intent = [dict(name=n, _report_only=True) for n in names]
+        if patched and not names:
+            failures.append('stage config: the running glance-api has no S3 store configured: nothing goes through a'
+                            ' proxy. Check [DEFAULT] enabled_backends, or give the inventory (stores).')
     for want in intent:
         name = want['name']
         seen = {}
@@ -202,6 +232,10 @@ def evaluate(tree, records, boot, intent):
                 continue
             seen[pid] = got
             if want.get('_report_only'):
+                if not got.get('proxied'):
+                    failures.append('stage config: store %s goes to S3 directly in pid %d (%s); without an inventory every'
+                                    ' S3 store must use a proxy: give the inventory (stores) to allow a direct store.'
+                                    % (name, pid, _where(got, 'proxied')))
                 first = seen[min(seen)]
                 if any(got.get(k) != first.get(k) for k in ('proxied',) + PROXY_KEYS):
                     failures.append('stage config: store %s uses a different proxy in pid %d than in pid %d: restart'
@@ -215,6 +249,26 @@ def evaluate(tree, records, boot, intent):
             effect[name]['processes'] = sorted(seen)
             effect[name]['locations'] = first.get('locations') or {}
     return processes, failures, effect
+
+
+def _stale(patched, root_prefix=''):
+    """A configuration file changed after a running process configured its stores: the change is not in effect."""
+    out = []
+    seen = set()
+    for pid, record in sorted(patched):
+        times = [s.get('configured_at') for s in (record.get('stores') or {}).values() if s.get('configured_at')]
+        if not times:
+            continue
+        for path in record.get('config_files') or []:
+            try:
+                mtime = os.stat(root_prefix + path).st_mtime
+            except OSError:
+                continue  # removed: the next restart shows it, and the files check reads what exists
+            if mtime > min(times) + 1 and path not in seen:
+                seen.add(path)
+                out.append('stage config: %s changed after the running glance-api (pid %d) read its configuration:'
+                           ' the change is not in effect. Restart glance-api.' % (path, pid))
+    return out
 
 
 def _where(got, key):
@@ -238,6 +292,8 @@ def _compare(want, got):
     if not want.get('proxied', True):
         return problems
     for key in PROXY_KEYS:
+        if key == 'cacert' and 'cacert' not in want:
+            continue  # not part of this intent
         wanted = want.get(key)
         if key == 'scheme':
             wanted = wanted or 'http'

@@ -169,14 +169,14 @@ def validate_settings(settings, source='module'):
         if settings.get('proxy_scheme', 'http') not in ('http', 'https'):
             errors.append('proxy_scheme %r is not http or https.' % settings.get('proxy_scheme'))
         if '://' in host or '/' in host or '@' in host:
-            errors.append('proxy_host %r must be a bare host name or address, without scheme, credentials or path.' % host)
+            errors.append('proxy_host %r must be a bare host name or address, without scheme, credentials or path.' % shown_host(host))
         else:
             problem = host_address_problem(host)
             if problem:
                 errors.append('proxy_host %r is not a valid host address (%s). Glance reads s3_store_proxy_host as an'
                               ' oslo.config HostAddressOpt and refuses it: use an IPv4 or IPv6 address (IPv6 without'
                               ' brackets) or a host name of dot-separated labels of letters, digits and inner hyphens.'
-                              % (host, problem))
+                              % (shown_host(host), problem))
     user = settings.get('proxy_user')
     password = settings.get('proxy_password')
     if user and not password:
@@ -457,6 +457,14 @@ def _is_ipv6(value):
     except (OSError, ValueError):
         return False
     return True
+
+
+def shown_host(host):
+    """A proxy host as it may appear in a message: anything up to an '@' may be credentials, never shown."""
+    host = str(host)
+    if '@' in host:
+        return '***@' + host.rsplit('@', 1)[1]
+    return host
 
 
 def host_address_problem(value):

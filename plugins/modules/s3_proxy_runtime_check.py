@@ -65,8 +65,8 @@ options:
   stores:
     description:
       - The inventory's intent, one entry per S3 store. Use the name V(glance_store) for a legacy single-store Glance.
-      - Omit it to report every store the running processes configured; then only the evidence (every process has
-        the extension) and the processes' agreement with each other are judged.
+      - Omit it to check every S3 store the running processes configured; then each must use a proxy, at least one
+        store must exist, and the processes must agree with each other.
     type: list
     elements: dict
     suboptions:
@@ -98,6 +98,10 @@ options:
       user:
         description:
           - The proxy user the store must use; empty for a proxy without authentication.
+        type: str
+      cacert:
+        description:
+          - The CA bundle the store must verify an https proxy with; compared only when given.
         type: str
   timeout:
     description:
@@ -234,6 +238,7 @@ def main():
                 port=dict(type='int', default=8080),
                 scheme=dict(type='str', choices=['http', 'https'], default='http'),
                 user=dict(type='str'),
+                cacert=dict(type='str'),
             ), required_if=[('proxied', True, ('host',))]),
             timeout=dict(type='int', default=60),
         ),
@@ -259,7 +264,8 @@ def main():
             if p['container']:  # the container's own view of the directory
                 runtime_dir = '/proc/%d/root/%s' % (root, runtime_dir.lstrip('/'))
             records = glance_runtime.load_records(runtime_dir)
-            processes, failures, effect = glance_runtime.evaluate(tree, records, glance_runtime.boot_id(), p['stores'])
+            processes, failures, effect = glance_runtime.evaluate(
+                tree, records, glance_runtime.boot_id(), p['stores'], root_prefix='/proc/%d/root' % root if p['container'] else '')
         except glance_runtime.RuntimeCheckError as exc:
             processes, failures, effect = [], ['stage runtime: %s' % exc], {}
         except (IOError, OSError) as exc:

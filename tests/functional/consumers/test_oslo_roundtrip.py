@@ -185,5 +185,6 @@ def test_openstack_ansible_yaml_scalar_loads_as_the_oslo_text(value):
         assert refusal_reasons(value) or oslo_render.re.search(r'\s;', value)
         return
     loaded = AnsibleLoader('key: %s\n' % scalar).get_single_data()['key']
-    assert str(loaded) == value.replace('$', '$$')
+    assert str(loaded) == oslo_render.escape_dollars(value)
+    assert oslo_render.read_value(str(loaded)) == value
     assert oslo_reads(str(loaded)) == value

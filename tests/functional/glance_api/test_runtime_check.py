@@ -212,29 +212,35 @@ def _tree(root):
     return pids
 
 
-def _start_ticks(pid):
+def _stat(pid, field):
     with open('/proc/%d/stat' % pid) as f:
-        return int(f.read().rsplit(')', 1)[1].split()[19])
+        return int(f.read().rsplit(')', 1)[1].split()[field - 3])
 
 
-@pytest.mark.parametrize('stale', ['start_ticks', 'boot_id'])
+@pytest.mark.parametrize('stale', ['none', 'start_ticks', 'boot_id', 'start_stack'])
 def test_records_of_another_process_with_the_same_pid_do_not_count(lab, make_api, stale):
-    # A glance-api without the extension, and records under its pids that a recycled pid or a
-    # previous boot left behind: each would claim the right stores, but none is this process's.
+    # A glance-api without the extension, and records under its pids that a recycled pid, a previous
+    # boot or the same pid before an exec in place left behind: each claims the right stores, none is this
+    # process's. (The control: the same record with nothing stale passes, so the record itself is valid.)
     api = make_api(site='no-site')
     with open('/proc/sys/kernel/random/boot_id') as f:
         boot = f.read().strip()
     for pid in _tree(api.pid()):
-        record = {'format': 1, 'pid': pid, 'start_ticks': _start_ticks(pid), 'boot_id': boot, 'hook': True,
+        record = {'format': 2, 'pid': pid, 'start_ticks': _stat(pid, 22), 'start_stack': _stat(pid, 28), 'boot_id': boot, 'hook': True,
                   'patched': True, 'patched_ticks': 0, 'version': '1.1.0', 'glance_store': '5.7.0',
                   'stores': {'fast': dict(intent(lab)[0], locations={})}}
-        if stale == 'start_ticks':
+        if stale == 'start_ticks':  # a recycled pid
             record['start_ticks'] -= 1
-        else:
+        elif stale == 'start_stack':  # the same process after an exec in place (uwsgi reload)
+            record['start_stack'] += 4096
+        elif stale == 'boot_id':  # a previous boot
             record['boot_id'] = '00000000-0000-0000-0000-000000000000'
         with open(os.path.join(api.run_dir, '%d.json' % pid), 'w') as f:
             json.dump(record, f)
     result = run_check(api.d, args(api, intent(lab), timeout=2))
+    if stale == 'none':  # the control: a record that matches the process in every field is taken
+        assert not result.get('failed'), result['output']
+        return
     assert result.get('failed') and result['stage'] == 'runtime', result['output']
     assert 'has no glance-store-s3proxy record' in result['msg']
 

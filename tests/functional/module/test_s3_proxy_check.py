@@ -346,3 +346,13 @@ def test_glance_mode_default_section_does_not_fall_through(lab, run_check, tmp_p
     result = run_check({'glance_config': conf, 'glance_backend': 's3_fast', 'glance_config_dirs': []})
     assert result['reachable'] is True, result['msg']
     assert '192.0.2.1' not in result['proxy_url']
+
+
+def test_glance_mode_credentials_written_into_the_proxy_host_are_never_shown(lab, run_check, tmp_path):
+    conf = write_glance_conf(tmp_path / 'glance-api.conf', lab)
+    text = open(conf).read().replace('s3_store_proxy_host = %s' % lab['proxy']['host'],
+                                     's3_store_proxy_host = glance-s3:S3cretPW@%s' % lab['proxy']['host'])
+    open(conf, 'w').write(text)
+    result = run_check({'glance_config': conf, 'glance_backend': 's3_fast', 'glance_config_dirs': []}, verbosity=3)
+    assert result['stage'] == 'config'
+    assert 'S3cretPW' not in result.output

@@ -296,6 +296,43 @@ def test_a_failed_verification_puts_the_configuration_back_byte_identical(env):
         restart(env)
 
 
+def test_a_failed_restart_is_rolled_back_and_glance_restarted_on_the_old_file(env):
+    # glance-api refuses to start on the new drop-in (the restart command fails on it): the handler fails, the
+    # previous drop-in comes back, and Glance is restarted on it, directly (a handler that ran is not run again).
+    dropin = env['vars']['glance_s3_proxy_config_dropin']
+    before = digest(dropin)
+    old_pid = env['api'].pid()
+    restart_cmd = "bash -c 'grep -q \"s3_store_thread_pools = 7\" %s && exit 3; bash %s'" % (
+        dropin, os.path.join(env['dir'], 'restart.sh'))
+    variables = dict(env['vars'], glance_s3_proxy_restart_command=restart_cmd)
+    variables['glance_s3_proxy_stores'] = [dict(s) for s in env['vars']['glance_s3_proxy_stores']]
+    variables['glance_s3_proxy_stores'][0]['thread_pools'] = 7
+    run = run_playbook(ROLE_PLAYBOOK, variables, env['dir'])
+    assert run.rc != 0, run.output
+    assert 'put back as it was before this run and Glance restarted on it' in run.output, run.output
+    assert digest(dropin) == before
+    assert env['api'].healthy() and env['api'].pid() != old_pid  # restarted, on the old file
+    assert run_playbook(CHECK_PLAYBOOK, check_vars(env), env['dir']).rc == 0
+
+
+def test_a_backend_enabled_in_an_earlier_dropin_stays_enabled(env):
+    dropin = env['vars']['glance_s3_proxy_config_dropin']
+    earlier = os.path.join(os.path.dirname(dropin), '10-operator.conf')
+    with open(earlier, 'w') as f:
+        f.write('[DEFAULT]\nenabled_backends = local:file, cold:file\n\n[cold]\nfilesystem_store_datadir = %s/cold\n'
+                % env['dir'])
+    try:
+        run = run_playbook(ROLE_PLAYBOOK, env['vars'], env['dir'])
+        assert run.rc == 0, run.output
+        parser = configparser.RawConfigParser()
+        parser.read(dropin)
+        assert parser.get('DEFAULT', 'enabled_backends') == 'local:file, cold:file, fast:s3, second:s3, tlsproxy:s3'
+    finally:
+        os.unlink(earlier)
+    run = run_playbook(ROLE_PLAYBOOK, env['vars'], env['dir'])
+    assert run.rc == 0, run.output
+
+
 def test_install_extension_false_without_the_extension_fails_before_any_change(env):
     dropin = env['vars']['glance_s3_proxy_config_dropin']
     before = digest(dropin)

@@ -61,6 +61,10 @@ def branches(env):
         ('failing_install', dict(v, glance_s3_proxy_install_extension=False, glance_s3_proxy_stores=changed,
                                  glance_s3_proxy_python=os.path.join(TOOLS_BIN, 'python')), {}, 'install_extension is false'),
         ('bad_input', dict(v, glance_s3_proxy_proxy=dict(v['glance_s3_proxy_proxy'], port=70000)), {}, 'outside 1-65535'),
+        # The user:password@host habit: the credentials must not come back in the message.
+        ('credentials_in_host', dict(v, glance_s3_proxy_proxy=dict(
+            v['glance_s3_proxy_proxy'], host='glance-s3:%s@%s' % (PASSWORD, v['glance_s3_proxy_proxy']['host']))),
+         {}, 'must be a bare host name or address'),
     ]
 
 

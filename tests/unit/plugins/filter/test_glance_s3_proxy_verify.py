@@ -16,8 +16,10 @@ STORES = [
 
 def test_intent_never_carries_a_secret_and_names_the_legacy_store():
     got = intent(STORES)
-    assert got[0] == {'name': 'fast', 'proxied': True, 'host': 'proxy', 'port': 3128, 'scheme': 'http', 'user': 'u'}
-    assert got[1] == {'name': 'plain', 'proxied': False, 'host': None, 'port': None, 'scheme': None, 'user': None}
+    assert got[0] == {'name': 'fast', 'proxied': True, 'host': 'proxy', 'port': 3128, 'scheme': 'http', 'user': 'u',
+                      'cacert': None}
+    assert got[1] == {'name': 'plain', 'proxied': False, 'host': None, 'port': None, 'scheme': None, 'user': None,
+                      'cacert': None}
     assert 'p' not in [v for entry in got for v in entry.values()]
     assert intent(STORES[:1], 'legacy')[0]['name'] == 'glance_store'
     with pytest.raises(AnsibleFilterError):

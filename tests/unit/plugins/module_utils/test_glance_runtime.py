@@ -4,6 +4,8 @@ Real processes are exercised in tests/functional/glance_api/test_runtime_check.p
 branches that are hard to produce on demand (a fork before the patch, an exec'd child, a helper that
 is not Python, processes that disagree)."""
 
+import os
+
 from ansible_collections.glancestore.s3proxy.plugins.module_utils import glance_runtime as gr
 
 BOOT = 'b00t'
@@ -12,13 +14,13 @@ STORE = {'proxied': True, 'host': 'proxy', 'port': 3128, 'scheme': 'http', 'user
 INTENT = [{'name': 'fast', 'proxied': True, 'host': 'proxy', 'port': 3128, 'scheme': 'http', 'user': 'glance-s3'}]
 
 
-def proc(pid, ppid, start, exe='/usr/bin/uwsgi', python=True, nspid=None):
+def proc(pid, ppid, start, exe='/usr/bin/uwsgi', python=True, nspid=None, stack=77, unreadable=False):
     return {'pid': pid, 'nspid': nspid or pid, 'ppid': ppid, 'start_ticks': start, 'exe': exe, 'cmdline': exe,
-            'python': python}
+            'python': python, 'start_stack': stack, 'unreadable': unreadable}
 
 
 def record(pid, start, patched=True, patched_ticks=5, stores=None):
-    return {'pid': pid, 'start_ticks': start, 'boot_id': BOOT, 'hook': True, 'patched': patched,
+    return {'format': 2, 'pid': pid, 'start_ticks': start, 'start_stack': 77, 'boot_id': BOOT, 'hook': True, 'patched': patched,
             'patched_ticks': patched_ticks if patched else None, 'version': '1.1.0', 'glance_store': '5.7.0',
             'stores': {'fast': dict(STORE)} if stores is None else stores}
 
@@ -46,6 +48,21 @@ def test_an_execd_child_does_not_inherit():
     tree = [proc(10, 1, 1), proc(11, 10, 9, exe='/usr/bin/python3.11')]
     _processes, failures, _effect = run(tree, [record(10, 1)])
     assert len(failures) == 1 and 'pid 11' in failures[0] and 'stage runtime' in failures[0]
+    # The same program exec'd again (a new image, the same path): not inherited either.
+    _processes, failures, _effect = run([proc(10, 1, 1), proc(11, 10, 9, stack=78)], [record(10, 1)])
+    assert len(failures) == 1 and 'pid 11' in failures[0]
+
+
+def test_a_record_does_not_survive_an_exec_in_place():
+    # uwsgi's reload re-executes the master under the same pid and start time: a new stack start.
+    _processes, failures, _effect = run([proc(10, 1, 1, stack=99), proc(11, 10, 9, stack=99)], [record(10, 1)])
+    assert [f for f in failures if 'pid 10' in f and 'has no glance-store-s3proxy record' in f]
+
+
+def test_a_process_that_cannot_be_looked_at_fails():
+    tree = [proc(10, 1, 1), proc(11, 10, 9, exe=None, python=False, unreadable=True)]
+    _processes, failures, _effect = run(tree, [record(10, 1)])
+    assert len(failures) == 1 and 'pid 11 cannot be looked at' in failures[0]
 
 
 def test_a_process_that_is_not_python_is_ignored():
@@ -94,3 +111,42 @@ def test_without_intent_processes_must_agree():
     assert len(failures) == 1 and 'uses a different proxy in pid 11 than in pid 10' in failures[0]
     _processes, failures, effect = gr.evaluate(tree, {10: record(10, 1)}, BOOT, None)
     assert failures == [] and effect['fast']['port'] == 3128
+
+
+def test_without_intent_a_direct_store_or_no_store_fails():
+    tree = [proc(10, 1, 1)]
+    direct = dict(STORE, proxied=False)
+    _processes, failures, _effect = gr.evaluate(tree, {10: record(10, 1, stores={'fast': direct})}, BOOT, None)
+    assert len(failures) == 1 and 'store fast goes to S3 directly in pid 10' in failures[0]
+    _processes, failures, _effect = gr.evaluate(tree, {10: record(10, 1, stores={})}, BOOT, None)
+    assert len(failures) == 1 and 'has no S3 store configured' in failures[0]
+
+
+def test_a_file_changed_after_the_process_read_it_is_reported(tmp_path):
+    conf = tmp_path / 'glance-api.conf'
+    conf.write_text('[fast]\n')
+    os.utime(str(conf), (1000, 1000))
+    fresh = record(10, 1, stores={'fast': dict(STORE, configured_at=2000)})
+    fresh['config_files'] = [str(conf)]
+    _processes, failures, _effect = run([proc(10, 1, 1)], [fresh])
+    assert failures == []
+    os.utime(str(conf), (5000, 5000))
+    _processes, failures, _effect = run([proc(10, 1, 1)], [fresh])
+    assert len(failures) == 1 and 'changed after the running glance-api (pid 10)' in failures[0]
+
+
+def test_cacert_is_compared_only_when_the_intent_names_it():
+    tree = [proc(10, 1, 1)]
+    got = dict(STORE, cacert='/etc/ca.pem')
+    assert run(tree, [record(10, 1, stores={'fast': got})])[1] == []
+    want = [dict(INTENT[0], cacert='/etc/other.pem')]
+    failures = run(tree, [record(10, 1, stores={'fast': got})], intent=want)[1]
+    assert len(failures) == 1 and "proxy cacert is '/etc/ca.pem'" in failures[0]
+
+
+def test_a_record_of_an_older_extension_is_named_as_such():
+    old = record(10, 1)
+    old.update(format=1, version='1.0.0')
+    del old['start_stack']
+    _processes, failures, _effect = run([proc(10, 1, 1)], [old])
+    assert len(failures) == 1 and 'runs glance-store-s3proxy 1.0.0' in failures[0] and 'run the role' in failures[0]

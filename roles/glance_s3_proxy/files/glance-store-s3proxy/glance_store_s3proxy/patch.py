@@ -17,12 +17,14 @@ error propagates: the S3 driver then fails to load instead of going direct.
 
 import contextvars
 import functools
+import glob
 import logging
 import os
 
 import botocore.client
 import botocore.config
 from glance_store import exceptions
+from oslo_config import iniparser
 
 import glance_store_s3proxy
 from glance_store_s3proxy import options
@@ -116,7 +118,9 @@ def _store_values(store):
         try:
             values[name] = getattr(conf, name)
         except (ValueError, AttributeError) as exc:  # oslo.config value errors subclass ValueError
-            detail = type(exc).__name__ if name == 's3_store_proxy_password' else str(exc)
+            # oslo.config quotes the value: a password, or credentials written into the host, never reach the log.
+            hidden = name == 's3_store_proxy_password' or '@' in str(exc)
+            detail = '%s (value not shown)' % type(exc).__name__ if hidden else str(exc)
             raise exceptions.BadStoreConfiguration(
                 store_name=store.backend_group or 's3', reason='%s has an invalid value: %s' % (name, detail))
     return values
@@ -132,19 +136,59 @@ def store_config_args(store):
     return values, proxy.botocore_config_args(values)
 
 
-def _locations(store):
-    """Where each proxy option's value comes from: a file, or 'default' (oslo.config's own record)."""
-    out = {}
+def config_files(conf):
+    """The files oslo.config read for ``conf``, in its order: --config-file ones, then each --config-dir's *.conf."""
+    files = list(conf.config_file or [])
+    for directory in conf.config_dir or []:
+        files.extend(sorted(glob.glob(os.path.join(directory, '*.conf'))))
+    return files
+
+
+class _KeyFinder(iniparser.BaseParser):
+    """oslo.config's own INI parser, noting which (section, key) pairs a file sets."""
+
+    def __init__(self):
+        super().__init__()
+        self.keys = set()
+        self._section = None
+
+    def new_section(self, section):
+        self._section = section
+
+    def assignment(self, key, value):
+        self.keys.add((self._section, key))
+
+    def parse_exc(self, msg, lineno, line=None):
+        return ValueError('line %d: %s' % (lineno, msg))  # never the line: it may hold a secret
+
+
+def _locations(store, files):
+    """Where each proxy option's value comes from: the last file that sets the key, or 'default'."""
+    keys = []
+    for path in files:
+        finder = _KeyFinder()
+        try:
+            with open(path) as f:
+                finder.parse(f)
+        except (OSError, ValueError):
+            continue
+        keys.append((path, finder.keys))
     groups = [store.backend_group, 'backend_defaults'] if store.backend_group else ['glance_store']
+    out = {}
     for name in options.OPTION_NAMES:
         out[name] = 'default'
         for group in groups:
+            setters = [path for path, found in keys if (group, name) in found]
+            if setters:
+                out[name] = '%s [%s]' % (setters[-1], group)
+                break
             try:
                 info = store.conf.get_location(name, group)
             except Exception:  # pylint: disable=broad-except
                 info = None  # not registered in that group
-            # glance_store itself set_default()s every option of a backend group to None: not the operator's.
-            if info is not None and info.location.name not in ('opt_default', 'set_default'):
+            # Another source than a file (the environment, the command line); glance_store set_default()s
+            # every option of a backend group to None itself.
+            if info is not None and info.location.name not in ('opt_default', 'set_default', 'user'):
                 out[name] = '%s [%s]' % (info.detail or info.location.name, group)
                 break
     return out
@@ -156,7 +200,8 @@ def _wrap_configure_add(original):
         original(self)
         values, args = store_config_args(self)
         name = self.backend_group or 'glance_store'
-        runtime.store_configured(name, values, _locations(self))
+        files = config_files(self.conf)
+        runtime.store_configured(name, values, _locations(self, files), files)
         if values.get('s3_store_enable_proxy'):
             masked = proxy.mask_url(args['proxies']['https'])
             key = (os.getpid(), name, masked)

@@ -32,9 +32,9 @@ import time
 
 ENV = 'GLANCE_STORE_S3PROXY_RUNTIME_DIR'
 DEFAULT_DIR = '/var/lib/glance/glance-store-s3proxy'
-FORMAT = 1
+FORMAT = 2  # 2: start_stack, config_files, configured_at
 
-_STATE = {'hook': False, 'patched': False, 'patched_ticks': None, 'glance_store': None, 'stores': {}}
+_STATE = {'hook': False, 'patched': False, 'patched_ticks': None, 'glance_store': None, 'stores': {}, 'config_files': []}
 _WRITTEN = {}
 
 
@@ -50,12 +50,22 @@ def _read(path):
         return None
 
 
-def start_ticks(pid='self'):
-    """Field 22 of /proc/PID/stat: the process start time in clock ticks after boot."""
+def _stat_field(number, pid='self'):
     stat = _read('/proc/%s/stat' % pid)
     if not stat:
         return None
-    return int(stat.rsplit(')', 1)[1].split()[19])
+    return int(stat.rsplit(')', 1)[1].split()[number - 3])
+
+
+def start_ticks(pid='self'):
+    """Field 22 of /proc/PID/stat: the process start time in clock ticks after boot."""
+    return _stat_field(22, pid)
+
+
+def start_stack(pid='self'):
+    """Field 28 of /proc/PID/stat: where the stack starts. New (randomised) at every exec, kept by fork,
+    so a record never outlives an exec in place (uwsgi's reload re-executes the master under the same pid)."""
+    return _stat_field(28, pid)
 
 
 def now_ticks():
@@ -69,6 +79,7 @@ def _record():
         'pid': os.getpid(),
         'ppid': os.getppid(),
         'start_ticks': start_ticks(),
+        'start_stack': start_stack(),
         'boot_id': _read('/proc/sys/kernel/random/boot_id'),
         'exe': os.path.realpath('/proc/self/exe'),
         'python': sys.executable,
@@ -78,6 +89,7 @@ def _record():
         'patched_ticks': _STATE['patched_ticks'],
         'glance_store': _STATE['glance_store'],
         'stores': _STATE['stores'],
+        'config_files': _STATE['config_files'],
     }
 
 
@@ -128,9 +140,12 @@ def driver_patched(glance_store_version):
     write()
 
 
-def store_configured(name, values, locations):
-    """Record one store's proxy as configured in this process (no secret)."""
+def store_configured(name, values, locations, config_files=None):
+    """Record one store's proxy as configured in this process (no secret), and the files it was read from."""
     enabled = bool(values.get('s3_store_enable_proxy'))
+    if config_files is not None:
+        _STATE['config_files'] = list(config_files)
+    previous = _STATE['stores'].get(name)
     _STATE['stores'][name] = {
         'proxied': enabled,
         'host': values.get('s3_store_proxy_host') if enabled else None,
@@ -140,6 +155,9 @@ def store_configured(name, values, locations):
         'cacert': values.get('s3_store_proxy_cacert') if enabled else None,
         'locations': locations,
     }
+    # When this store's settings were first configured in this process: a file changed later is not in effect.
+    same = previous and dict(previous, configured_at=None) == dict(_STATE['stores'][name], configured_at=None)
+    _STATE['stores'][name]['configured_at'] = previous['configured_at'] if same else time.time()
     write()
 
 
