@@ -72,7 +72,9 @@ def read_process(pid):
     cmdline = (_read('/proc/%d/cmdline' % pid, binary=True) or b'').replace(b'\0', b' ').decode('utf-8', 'replace').strip()
     maps = _read('/proc/%d/maps' % pid) or ''
     base = os.path.basename(exe or '')
-    nspid = re.search(r'^NSpid:\s*(.*)$', _read('/proc/%d/status' % pid) or '', re.M)
+    status = _read('/proc/%d/status' % pid) or ''
+    nspid = re.search(r'^NSpid:\s*(.*)$', status, re.M)
+    uids = re.search(r'^Uid:\s*(.*)$', status, re.M)
     return {
         'pid': pid,
         # The pid inside the process's own pid namespace (a container's), the one its record names.
@@ -82,6 +84,7 @@ def read_process(pid):
         # New at every exec, kept by fork: a record stays bound to the program image that wrote it.
         'start_stack': int(fields[25]),
         'unreadable': unreadable,
+        'uids': [int(u) for u in uids.group(1).split()] if uids else [],
         'exe': exe,
         'cmdline': cmdline[:200],
         'python': bool(re.match(r'(python|uwsgi)', base)) or 'libpython' in maps,
@@ -139,6 +142,10 @@ def load_records(directory):
         except ValueError:
             continue
         if isinstance(record, dict) and record.get('pid') == int(name[:-5]):
+            try:
+                record['_owner'] = os.stat(os.path.join(directory, name)).st_uid
+            except OSError:
+                continue
             records[record['pid']] = record
     return records
 
@@ -146,7 +153,9 @@ def load_records(directory):
 def _own_record(proc, records, boot):
     record = records.get(proc['nspid'])
     if (record and record.get('hook') and record.get('boot_id') == boot and record.get('start_ticks') == proc['start_ticks']
-            and record.get('start_stack') == proc['start_stack'] and proc['start_stack'] and record.get('format') == RECORD_FORMAT):
+            and record.get('start_stack') == proc['start_stack'] and proc['start_stack'] and record.get('format') == RECORD_FORMAT
+            # Written by that process (any of its uids: uwsgi may start as root and drop to glance) or by root.
+            and record.get('_owner', 0) in [0] + list(proc.get('uids') or [])):
         return record
     return None
 

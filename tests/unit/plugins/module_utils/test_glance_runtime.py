@@ -150,3 +150,13 @@ def test_a_record_of_an_older_extension_is_named_as_such():
     del old['start_stack']
     _processes, failures, _effect = run([proc(10, 1, 1)], [old])
     assert len(failures) == 1 and 'runs glance-store-s3proxy 1.0.0' in failures[0] and 'run the role' in failures[0]
+
+
+def test_a_record_written_by_another_user_is_not_taken():
+    forged = record(10, 1)
+    forged['_owner'] = 4242  # neither root nor the process's user
+    tree = [dict(proc(10, 1, 1), uids=[998, 998, 998, 998])]
+    _processes, failures, _effect = run(tree, [forged])
+    assert failures and 'has no glance-store-s3proxy record' in failures[0]
+    forged['_owner'] = 998
+    assert run(tree, [forged])[1] == []

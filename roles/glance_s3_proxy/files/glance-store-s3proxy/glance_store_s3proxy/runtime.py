@@ -118,8 +118,9 @@ def write():
         elif pid not in _WRITTEN:
             _prune(directory)
         path = os.path.join(directory, '%d.json' % pid)
-        tmp = '%s.%d.tmp' % (path, pid)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+        tmp = '%s.%s.tmp' % (path, os.urandom(6).hex())
+        # A fresh name, never following a link someone left there.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_NOFOLLOW', 0), 0o640)
         with os.fdopen(fd, 'w') as f:
             f.write(text)
         os.replace(tmp, path)
