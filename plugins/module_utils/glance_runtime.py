@@ -199,7 +199,8 @@ def evaluate(tree, records, boot, intent, root_prefix=''):
         elif proc.get('unreadable'):
             item.update(evidence='cannot be looked at', hook=False, patched=False, stores=[])
             failures.append('stage runtime: pid %d cannot be looked at (/proc/%d/exe is not readable): run the check as'
-                            ' root, or as the user glance-api runs as.' % (proc['pid'], proc['pid']))
+                            ' root with CAP_SYS_PTRACE (a host\'s root has it; inside a Docker container add SYS_PTRACE, or'
+                            ' check from the host with container).' % (proc['pid'], proc['pid']))
         elif not proc['python']:
             item.update(evidence='not a Python process: ignored', hook=None, patched=None, stores=[])
         elif _older_record(proc, records, boot):
