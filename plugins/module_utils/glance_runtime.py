@@ -80,6 +80,8 @@ def read_process(pid):
         # The pid inside the process's own pid namespace (a container's), the one its record names.
         'nspid': int(nspid.group(1).split()[-1]) if nspid else pid,
         'ppid': int(fields[1]),
+        # Z (zombie) or X (dead): it has exited and runs no code; its parent has not reaped it yet.
+        'exited': fields[0] in ('Z', 'X'),
         'start_ticks': int(fields[19]),
         # New at every exec, kept by fork: a record stays bound to the program image that wrote it.
         'start_stack': int(fields[25]),
@@ -181,6 +183,10 @@ def evaluate(tree, records, boot, intent, root_prefix=''):
     failures = []
     for proc in tree:  # parents come before their children
         item = dict((k, proc[k]) for k in ('pid', 'nspid', 'ppid', 'exe', 'cmdline', 'python'))
+        if proc.get('exited'):
+            item.update(evidence='exited, not yet reaped: ignored', hook=None, patched=None, stores=[])
+            processes.append(item)
+            continue
         record = _own_record(proc, records, boot)
         if record:
             evidence[proc['pid']] = (record, 'own record', bool(record.get('patched')))

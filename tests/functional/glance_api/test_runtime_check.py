@@ -136,6 +136,19 @@ def test_workers_forked_after_the_master_loaded_the_app(lab, make_api):
         assert proc['evidence'] in ('own record', 'forked from pid %d after its hook' % api.pid()), proc
 
 
+def _live_children(ppid):
+    out = []
+    for name in os.listdir('/proc'):
+        try:
+            with open('/proc/%s/stat' % name) as f:
+                fields = f.read().rsplit(')', 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == ppid and fields[0] not in ('Z', 'X'):
+            out.append(int(name))
+    return sorted(out)
+
+
 def test_respawned_worker_is_checked_too(lab, make_api):
     api = make_api(site='home', lazy_apps=True, processes=2)
     first = run_check(api.d, args(api, intent(lab)))
@@ -143,8 +156,12 @@ def test_respawned_worker_is_checked_too(lab, make_api):
     victim = [p['pid'] for p in first['processes'] if p['pid'] != api.pid()][0]
     os.kill(victim, signal.SIGKILL)
     deadline = time.time() + 30
-    while time.time() < deadline and not api.healthy():
+    while time.time() < deadline:
+        live = _live_children(api.pid())
+        if victim not in live and len(live) == 2 and api.healthy():
+            break
         time.sleep(0.3)
+    assert victim not in _live_children(api.pid()), 'uwsgi did not replace the killed worker in 30 s'
     second = run_check(api.d, args(api, intent(lab)))
     assert not second.get('failed'), second['output']
     pids = [p['pid'] for p in second['processes']]

@@ -5,6 +5,7 @@ branches that are hard to produce on demand (a fork before the patch, an exec'd 
 is not Python, processes that disagree)."""
 
 import os
+import time
 
 from ansible_collections.glancestore.s3proxy.plugins.module_utils import glance_runtime as gr
 
@@ -14,9 +15,9 @@ STORE = {'proxied': True, 'host': 'proxy', 'port': 3128, 'scheme': 'http', 'user
 INTENT = [{'name': 'fast', 'proxied': True, 'host': 'proxy', 'port': 3128, 'scheme': 'http', 'user': 'glance-s3'}]
 
 
-def proc(pid, ppid, start, exe='/usr/bin/uwsgi', python=True, nspid=None, stack=77, unreadable=False):
+def proc(pid, ppid, start, exe='/usr/bin/uwsgi', python=True, nspid=None, stack=77, unreadable=False, exited=False):
     return {'pid': pid, 'nspid': nspid or pid, 'ppid': ppid, 'start_ticks': start, 'exe': exe, 'cmdline': exe,
-            'python': python, 'start_stack': stack, 'unreadable': unreadable}
+            'python': python, 'start_stack': stack, 'unreadable': unreadable, 'exited': exited}
 
 
 def record(pid, start, patched=True, patched_ticks=5, stores=None):
@@ -70,6 +71,34 @@ def test_a_process_that_is_not_python_is_ignored():
     processes, failures, _effect = run(tree, [record(7, 2)])
     assert failures == []
     assert processes[0]['evidence'] == 'not a Python process: ignored'
+
+
+def test_an_exited_worker_not_yet_reaped_is_named_and_ignored():
+    tree = [proc(10, 1, 1), proc(11, 10, 9, exe=None, python=False, exited=True), proc(12, 10, 9)]
+    processes, failures, effect = run(tree, [record(10, 1)])
+    assert failures == []
+    assert processes[1]['evidence'] == 'exited, not yet reaped: ignored'
+    assert effect['fast']['processes'] == [10, 12]
+    # An exited master leaves nothing patched: that fails.
+    _processes, failures, _effect = run([proc(10, 1, 1, exited=True)], [record(10, 1)])
+    assert len(failures) == 1 and 'no glance-api process has loaded the patched S3 driver' in failures[0]
+
+
+def test_read_process_sees_a_real_zombie():
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    try:
+        deadline = 50
+        while deadline and not gr.read_process(pid)['exited']:
+            deadline -= 1
+            time.sleep(0.05)
+        seen = gr.read_process(pid)
+        assert seen['exited'] is True and seen['ppid'] == os.getpid()
+        assert gr.read_process(os.getpid())['exited'] is False
+    finally:
+        os.waitpid(pid, 0)
+    assert gr.read_process(pid) is None
 
 
 def test_records_are_matched_by_the_pid_of_the_process_namespace():
