@@ -32,7 +32,7 @@ AK, SK = 'GLANCEACCESSKEY01', 'glance-secret-key-0123456789'
 NET_CLIENT, NET_STORAGE = 'gs3p-bench-client', 'gs3p-bench-storage'
 ADMIN = {'X-Identity-Status': 'Confirmed', 'X-Roles': 'admin,member,reader',
          'X-Project-Id': 'f0b4fd4ba1b54a6e8c6b9b38e5c7a3a1'}
-WHEEL = 'glance_store_s3proxy-1.1.0-py3-none-any.whl'
+WHEEL = 'glance_store_s3proxy-1.2.0-py3-none-any.whl'
 
 
 def sh(*cmd, check=True, **kw):
@@ -359,7 +359,7 @@ def main():
         teardown()
     versions = {
         'glance': '33.0.0', 'glance_store': '5.7.0', 'boto3': '1.44.8', 'squid': '5.7 (Debian 12)',
-        's3 server': s3_server, 'glance-store-s3proxy': '1.1.0',
+        's3 server': s3_server, 'glance-store-s3proxy': '1.2.0',
         'ansible-core': sh(os.path.join(TOOLS, 'ansible'), '--version').splitlines()[0].split('core ')[-1].strip(' ]'),
     }
     report = {

@@ -32,13 +32,24 @@ venv() {  # venv NAME REQUIREMENTS
   echo "bootstrap: creating venv $1 from $req"
   rm -rf "$dir"
   "$PYTHON" -m venv "$dir"
-  "$dir/bin/pip" install -q --disable-pip-version-check -r "$req" 2>&1 | grep -v "^WARNING: Location" || true
-  "$dir/bin/python" -c 'import sys' && echo "$stamp" > "$dir/.stamp"
+  if ! "$dir/bin/pip" install -q --disable-pip-version-check -r "$req" >"$dir/.pip.log" 2>&1; then
+    grep -v "^WARNING: Location" "$dir/.pip.log" >&2
+    echo "bootstrap: pip could not install $req into $dir" >&2
+    return 1
+  fi
+  echo "$stamp" > "$dir/.stamp"
 }
 venv tools tests/requirements-tools.txt
-venv glance tests/requirements-glance.txt
-venv gs-prev tests/requirements-glance-store-prev.txt
-venv consumers tests/requirements-consumers.txt  # kolla-ansible, oslo.config, hypothesis
+# Independent of each other: built side by side (pip mostly waits on the package index).
+pids=()
+venv glance tests/requirements-glance.txt & pids+=($!)                 # 2026.2: glance 33, glance_store 5.7.0
+venv glance-2025.1 tests/requirements-glance-2025.1.txt & pids+=($!)   # 2025.1: glance 30, glance_store 4.9.1
+for v in 5.2.0 5.4.0 5.6.0; do                                          # 2025.2, 2026.1, 2026.2's previous
+  venv "gs-$v" "tests/requirements-gs-$v.txt" & pids+=($!)
+done
+venv consumers tests/requirements-consumers.txt & pids+=($!)  # kolla-ansible, oslo.config, hypothesis
+for pid in "${pids[@]}"; do wait "$pid" || { echo "bootstrap: a venv failed" >&2; exit 1; }; done
+rm -rf "$CACHE/venv-gs-prev"  # replaced by venv-gs-5.6.0
 
 # ansible-test downloads a get-pip script from a host this machine cannot
 # reach; give it a stand-in that uses ensurepip and the package index.

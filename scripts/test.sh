@@ -15,7 +15,16 @@ export ANSIBLE_LOCAL_TEMP=$ANSIBLE_HOME/tmp
 export ANSIBLE_REMOTE_TEMP=$ANSIBLE_HOME/remote-tmp
 export ANSIBLE_NOCOLOR=1
 export PATH=$TOOLS:$PATH
-STEPS=${STEPS:-"lint sanity build units units_extension module extension extension_prev glance_api glance_config role consumers molecule_kolla molecule_openstack_ansible lab_images images molecule_default molecule_tls molecule_two_stores molecule_legacy molecule_wrong_password"}
+# Glance's Python environment of each maintained OpenStack series (see README, "Supported series").
+declare -A SERIES_PY=(
+  [4.9.1]=$CACHE/venv-glance-2025.1/bin   # 2025.1, glance 30
+  [5.2.0]=$CACHE/venv-gs-5.2.0/bin        # 2025.2
+  [5.4.0]=$CACHE/venv-gs-5.4.0/bin        # 2026.1
+  [5.6.0]=$CACHE/venv-gs-5.6.0/bin        # 2026.2, previous
+  [5.7.0]=$GLANCE                         # 2026.2, glance 33
+)
+RELEASES="4.9.1 5.2.0 5.4.0 5.6.0 5.7.0"
+STEPS=${STEPS:-"lint sanity build units units_extension gs_units module $(printf 'extension_%s ' $RELEASES)glance_api glance_api_2025.1 glance_config role consumers molecule_kolla molecule_openstack_ansible lab_images images molecule_default molecule_tls molecule_two_stores molecule_legacy molecule_wrong_password"}
 
 step() {  # step NAME COMMAND... ; a non-pytest step counts as one test
   local name=$1; shift
@@ -65,6 +74,16 @@ run_images() {  # the Docker engine and the lab images, once for all the docker 
   echo "$out"
 }
 
+run_gs_units() {  # glance_store's own S3 unit tests of each release, with the extension active; side by side
+  local v pids=()
+  for v in $RELEASES; do
+    (pytest_step "gs_units_$v" "${SERIES_PY[$v]}/python" tests/upstream_units >"$REPORTS/gs_units_$v.out" 2>&1) &
+    pids+=($!)
+  done
+  wait "${pids[@]}"
+  for v in $RELEASES; do cat "$REPORTS/gs_units_$v.out"; done
+}
+
 install_extension() {  # the shipped wheel, into each Glance test environment
   local venv
   for venv in "$@"; do
@@ -73,7 +92,7 @@ install_extension() {  # the shipped wheel, into each Glance test environment
   done
 }
 
-install_extension "$GLANCE" "$CACHE/venv-gs-prev/bin"
+install_extension "${SERIES_PY[@]}"
 [ -n "${KEEP_LAB:-}" ] || "$TOOLS/python" tests/lab/netlab.py up >"$REPORTS/lab-up.txt" 2>&1 || cat "$REPORTS/lab-up.txt"
 
 for s in $STEPS; do
@@ -85,9 +104,12 @@ for s in $STEPS; do
             PYTHONPATH=$CACHE/collections pytest_step units "$TOOLS/python" tests/unit/plugins tests/unit/roles) ;;
     module) pytest_step module "$TOOLS/python" tests/functional/module ;;
     units_extension) pytest_step units_extension "$GLANCE/python" tests/unit/extension ;;
-    extension) pytest_step extension "$GLANCE/python" tests/functional/extension ;;
-    extension_prev) pytest_step extension_prev "$CACHE/venv-gs-prev/bin/python" tests/functional/extension ;;
+    gs_units) run_gs_units ;;
+    extension_*) pytest_step "$s" "${SERIES_PY[${s#extension_}]}/python" tests/functional/extension ;;
     glance_api) pytest_step glance_api "$GLANCE/python" tests/functional/glance_api ;;
+    glance_api_2025.1) pytest_step glance_api_2025.1 "${SERIES_PY[4.9.1]}/python" \
+        tests/functional/glance_api/test_glance_api.py tests/functional/glance_api/test_runtime_check.py \
+        -k "64mib or announces or forked_after or respawned or no_site" ;;
     glance_config) pytest_step glance_config "$GLANCE/python" tests/functional/glance_config ;;
     role) pytest_step role "$TOOLS/python" tests/functional/role ;;
     consumers) pytest_step consumers "$CACHE/venv-consumers/bin/python" tests/functional/consumers ;;

@@ -43,7 +43,7 @@ RENDER_PLAY = """\
     __glance_s3_proxy_stores: "{{{{ glance_s3_proxy_stores | glancestore.s3proxy.glance_s3_proxy_effective_stores(glance_s3_proxy_proxy) }}}}"
     __glance_s3_proxy_default_store: fast
     __glance_s3_proxy_enabled_backends: "file:file, fast:s3, second:s3"
-    __glance_s3_proxy_osa_pip: glance-store-s3proxy==1.1.0
+    __glance_s3_proxy_osa_pip: glance-store-s3proxy==1.2.0
     __glance_s3_proxy_consumer: {consumer}
     glance_s3_proxy_store_mode: multi
     glance_s3_proxy_staging_dir: /var/lib/glance/staging
@@ -273,7 +273,7 @@ def test_openstack_ansible_extra_vars_and_os_glance_template_keep_every_value(tm
     for (store, key), value in values.items():
         assert stores[store][key] == value.replace('$', '$$'), (store, key)
     assert stores['fast']['s3_store_enable_proxy'] is True and stores['fast']['s3_store_proxy_port'] == 3128
-    assert seen['pip'] == ['glance-store-s3proxy==1.1.0']
+    assert seen['pip'] == ['glance-store-s3proxy==1.2.0']
     # ...and oslo.config reads what os_glance's template wrote as the exact value.
     assert oslo_read(conf_out, values) == values
     assert not marker.exists()

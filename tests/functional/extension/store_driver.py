@@ -14,6 +14,7 @@ import os
 import sys
 import time
 import uuid
+from urllib.parse import urlsplit, urlunsplit
 
 from oslo_config import cfg
 
@@ -64,7 +65,12 @@ def main():
         digest = hashlib.md5()
         for chunk in chunks:
             digest.update(chunk)
-        report.update(location=loc, written=written, read=got_size,
+        # glance_store before 5.6.0 writes the S3 keys into the location (s3://KEY:SECRET@host/...), which
+        # Glance stores as the image's location: that is upstream's, not the proxy's. Reported, then cut.
+        parts = urlsplit(loc)
+        report['location_has_credentials'] = '@' in parts.netloc
+        report.update(location=urlunsplit(parts._replace(netloc=parts.netloc.rsplit('@', 1)[-1])),
+                      written=written, read=got_size,
                       md5_equal=digest.hexdigest() == hashlib.md5(data).hexdigest())
         if mode == 'multi':
             multi_backend.delete(loc, backend)

@@ -105,15 +105,18 @@ def test_config_shim_merges_only_inside_a_proxied_client_creation():
 # Other glance_store releases cannot be installed side by side here, so the
 # driver module is a stand-in shaped like (or unlike) the real one.
 
-def fake_driver(create_uses_config=True, extra_opt=None):
+def fake_driver(create_uses_config=True, extra_opt=None, takes_location=False, native=False):
     from oslo_config import cfg
     opts = [cfg.StrOpt('s3_store_host')] + ([cfg.StrOpt(extra_opt)] if extra_opt else [])
+    if native:
+        opts += options.store_opts()
     module = types.ModuleType('fake_s3')
     ns = {'boto_client': None}
+    params = 'self, loc' if takes_location else 'self'
     if create_uses_config:
-        src = 'def _create_s3_client(self):\n    return boto_client.Config()\n'
+        src = 'def _create_s3_client(%s):\n    return boto_client.Config()\n' % params
     else:
-        src = 'def _create_s3_client(self):\n    return None\n'
+        src = 'def _create_s3_client(%s):\n    return None\n' % params
     exec(compile(src, 'fake', 'exec'), ns)  # pylint: disable=exec-used
     store = type('Store', (), {'OPTIONS': opts, 'configure_add': lambda self: None,
                                '_create_s3_client': ns['_create_s3_client']})
@@ -149,11 +152,61 @@ def test_changed_client_factory_is_refused_even_when_allowed(monkeypatch):
     assert 'no longer builds boto_client.Config' in str(err.value)
 
 
-def test_upstream_with_the_options_is_refused(monkeypatch):
+def test_upstream_with_some_of_the_options_is_refused(monkeypatch):
     monkeypatch.setattr(patch, '_glance_store_version', lambda: '5.7.0')
     with pytest.raises(patch.UnsupportedGlanceStore) as err:
         patch.check_patch_points(fake_driver(extra_opt='s3_store_enable_proxy'))
-    assert 'remove glance-store-s3proxy' in str(err.value)
+    assert 'defines only some of the proxy options (s3_store_enable_proxy)' in str(err.value)
+
+
+def test_upstream_with_all_the_options_is_native_and_not_patched(monkeypatch):
+    monkeypatch.setattr(patch, '_glance_store_version', lambda: '5.8.0')  # untested, and still fine: nothing to patch
+    monkeypatch.delenv(patch.ALLOW_UNTESTED_ENV, raising=False)
+    module = fake_driver(native=True)
+    create = module.Store._create_s3_client  # pylint: disable=protected-access
+    assert patch.native(module)
+    patch.apply(module)
+    assert module.Store._create_s3_client is create  # pylint: disable=protected-access
+    assert getattr(module.Store.configure_add, patch.MARK)  # records only
+    assert not isinstance(module.boto_client, patch._BotoClientModule)  # pylint: disable=protected-access
+    assert not patch.native(module)  # marked: applied once
+
+
+@pytest.mark.parametrize('version,takes_location,ok', [
+    ('4.9.1', True, True), ('5.2.0', True, True), ('5.4.0', True, True), ('5.6.0', False, True),
+    ('5.7.0', False, True), ('4.9.1', False, False), ('5.4.0', False, False), ('5.7.0', True, False),
+])
+def test_client_factory_parameters_are_checked_per_release(monkeypatch, version, takes_location, ok):
+    monkeypatch.setattr(patch, '_glance_store_version', lambda: version)
+    module = fake_driver(takes_location=takes_location)
+    if ok:
+        assert patch.check_patch_points(module) == version
+    else:
+        with pytest.raises(patch.UnsupportedGlanceStore) as err:
+            patch.check_patch_points(module)
+        assert "Store._create_s3_client takes (%s), glance_store %s's takes" % (
+            'self, loc' if takes_location else 'self', version) in str(err.value)
+
+
+def test_the_refusal_lists_the_supported_series(monkeypatch):
+    monkeypatch.setattr(patch, '_glance_store_version', lambda: '5.5.0')
+    monkeypatch.delenv(patch.ALLOW_UNTESTED_ENV, raising=False)
+    with pytest.raises(patch.UnsupportedGlanceStore) as err:
+        patch.check_patch_points(fake_driver())
+    assert ('supported: 4.9.1 (2025.1), 5.2.0 (2025.2), 5.4.0 (2026.1), 5.6.0 (2026.2), 5.7.0 (2026.2)'
+            in str(err.value))
+
+
+def test_the_wrapper_passes_the_location_through(monkeypatch):
+    seen = []
+
+    def original(self, *args, **kwargs):
+        seen.append((args, kwargs))
+        return 'client'
+    wrapped = patch._wrap_create_s3_client(original)  # pylint: disable=protected-access
+    monkeypatch.setattr(patch, 'store_config_args', lambda store: ({}, {}))
+    assert wrapped(object(), 'LOC') == 'client' and wrapped(object()) == 'client'
+    assert seen == [(('LOC',), {}), ((), {})]
 
 
 def test_real_driver_is_patched_once():

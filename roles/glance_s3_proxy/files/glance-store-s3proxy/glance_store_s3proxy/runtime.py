@@ -10,7 +10,8 @@ One JSON file per process, ``<dir>/<pid>.json``, written atomically:
 
 - at interpreter start-up, when the ``.pth`` installs the import hook
   (``hook: true``);
-- when the S3 driver is patched (``patched: true``, the glance_store release);
+- when the S3 driver is patched (``patched: true``, the glance_store release),
+  or found to have the proxy options itself (``native: true`` too);
 - when a store is configured: its proxy as Glance will use it (host, port,
   scheme, user; never the password) and the configuration file that set each
   proxy option (oslo.config's own ``get_location``);
@@ -34,7 +35,8 @@ ENV = 'GLANCE_STORE_S3PROXY_RUNTIME_DIR'
 DEFAULT_DIR = '/var/lib/glance/glance-store-s3proxy'
 FORMAT = 2  # 2: start_stack, config_files, configured_at
 
-_STATE = {'hook': False, 'patched': False, 'patched_ticks': None, 'glance_store': None, 'stores': {}, 'config_files': []}
+_STATE = {'hook': False, 'patched': False, 'native': False, 'patched_ticks': None, 'glance_store': None, 'stores': {},
+          'config_files': []}
 _WRITTEN = {}
 
 
@@ -86,6 +88,7 @@ def _record():
         'version': __version__,
         'hook': _STATE['hook'],
         'patched': _STATE['patched'],
+        'native': _STATE['native'],
         'patched_ticks': _STATE['patched_ticks'],
         'glance_store': _STATE['glance_store'],
         'stores': _STATE['stores'],
@@ -134,8 +137,10 @@ def hook_installed():
     write()
 
 
-def driver_patched(glance_store_version):
+def driver_patched(glance_store_version, native=False):
+    """The S3 driver honours the proxy options: patched, or native (glance_store has them itself)."""
     _STATE['patched'] = True
+    _STATE['native'] = native
     _STATE['patched_ticks'] = now_ticks()
     _STATE['glance_store'] = glance_store_version
     write()
