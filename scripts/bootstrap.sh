@@ -39,6 +39,26 @@ venv() {  # venv NAME REQUIREMENTS
   fi
   echo "$stamp" > "$dir/.stamp"
 }
+native_venv() {  # glance_store 5.7.0's sdist with upstream/'s patch: native proxy options, no extension
+  local dir="$CACHE/venv-gs-native" patch=upstream/0001-s3-Add-HTTP-proxy-support.patch stamp tmp
+  stamp=$(cat tests/requirements-gs-native.txt "$patch" | sha256sum | cut -c1-16)
+  [ -f "$dir/.stamp" ] && [ "$(cat "$dir/.stamp")" = "$stamp" ] && return 0
+  rm -f "$dir/.stamp"
+  venv gs-native tests/requirements-gs-native.txt || return 1
+  tmp=$(mktemp -d)
+  if ! { "$dir/bin/pip" download -q --disable-pip-version-check --no-deps --no-binary :all: -d "$tmp" \
+           glance-store==5.7.0 >"$dir/.pip.log" 2>&1 \
+         && tar -xzf "$tmp"/glance_store-5.7.0.tar.gz -C "$tmp" \
+         && patch -s -p1 -d "$tmp/glance_store-5.7.0" <"$patch" \
+         && PBR_VERSION=5.7.0 "$dir/bin/pip" install -q --disable-pip-version-check --no-deps --force-reinstall \
+              "$tmp/glance_store-5.7.0" >>"$dir/.pip.log" 2>&1; }; then
+    grep -v "^WARNING: Location" "$dir/.pip.log" >&2
+    echo "bootstrap: could not build glance_store 5.7.0 with $patch" >&2
+    rm -rf "$tmp"; rm -f "$dir/.stamp"; return 1
+  fi
+  rm -rf "$tmp"
+  echo "$stamp" > "$dir/.stamp"
+}
 venv tools tests/requirements-tools.txt
 # Independent of each other: built side by side (pip mostly waits on the package index).
 pids=()
@@ -48,6 +68,7 @@ for v in 5.2.0 5.4.0 5.6.0; do                                          # 2025.2
   venv "gs-$v" "tests/requirements-gs-$v.txt" & pids+=($!)
 done
 venv consumers tests/requirements-consumers.txt & pids+=($!)  # kolla-ansible, oslo.config, hypothesis
+native_venv & pids+=($!)
 for pid in "${pids[@]}"; do wait "$pid" || { echo "bootstrap: a venv failed" >&2; exit 1; }; done
 rm -rf "$CACHE/venv-gs-prev"  # replaced by venv-gs-5.6.0
 

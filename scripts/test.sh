@@ -24,7 +24,8 @@ declare -A SERIES_PY=(
   [5.7.0]=$GLANCE                         # 2026.2, glance 33
 )
 RELEASES="4.9.1 5.2.0 5.4.0 5.6.0 5.7.0"
-STEPS=${STEPS:-"lint sanity build units units_extension gs_units module $(printf 'extension_%s ' $RELEASES)glance_api glance_api_2025.1 glance_config role consumers molecule_kolla molecule_openstack_ansible lab_images images molecule_default molecule_tls molecule_two_stores molecule_legacy molecule_wrong_password"}
+NATIVE=$CACHE/venv-gs-native/bin  # glance_store 5.7.0 + upstream/0001-s3-Add-HTTP-proxy-support.patch
+STEPS=${STEPS:-"lint sanity build units units_extension gs_units module $(printf 'extension_%s ' $RELEASES)extension_native glance_api glance_api_2025.1 glance_config role consumers molecule_kolla molecule_openstack_ansible lab_images images molecule_default molecule_tls molecule_two_stores molecule_legacy molecule_wrong_password"}
 
 step() {  # step NAME COMMAND... ; a non-pytest step counts as one test
   local name=$1; shift
@@ -80,8 +81,12 @@ run_gs_units() {  # glance_store's own S3 unit tests of each release, with the e
     (pytest_step "gs_units_$v" "${SERIES_PY[$v]}/python" tests/upstream_units >"$REPORTS/gs_units_$v.out" 2>&1) &
     pids+=($!)
   done
+  # glance_store built from upstream/'s patch, without the extension: its own tests, and the patch's
+  (GS_UNITS_EXPECT=native pytest_step gs_units_native "$NATIVE/python" tests/upstream_units \
+     >"$REPORTS/gs_units_native.out" 2>&1) &
+  pids+=($!)
   wait "${pids[@]}"
-  for v in $RELEASES; do cat "$REPORTS/gs_units_$v.out"; done
+  for v in $RELEASES native; do cat "$REPORTS/gs_units_$v.out"; done
 }
 
 install_extension() {  # the shipped wheel, into each Glance test environment
@@ -105,6 +110,7 @@ for s in $STEPS; do
     module) pytest_step module "$TOOLS/python" tests/functional/module ;;
     units_extension) pytest_step units_extension "$GLANCE/python" tests/unit/extension ;;
     gs_units) run_gs_units ;;
+    extension_native) GS_UNITS_EXPECT=native pytest_step extension_native "$NATIVE/python" tests/functional/extension ;;
     extension_*) pytest_step "$s" "${SERIES_PY[${s#extension_}]}/python" tests/functional/extension ;;
     glance_api) pytest_step glance_api "$GLANCE/python" tests/functional/glance_api ;;
     glance_api_2025.1) pytest_step glance_api_2025.1 "${SERIES_PY[4.9.1]}/python" \
