@@ -24,8 +24,9 @@ declare -A SERIES_PY=(
   [5.7.0]=$GLANCE                         # 2026.2, glance 33
 )
 RELEASES="4.9.1 5.2.0 5.4.0 5.6.0 5.7.0"
+EXTENSION_STEPS="extension_4.9.1 extension_5.2.0 extension_5.4.0 extension_5.6.0 extension_5.7.0 extension_native"
 NATIVE=$CACHE/venv-gs-native/bin  # glance_store 5.7.0 + upstream/0001-s3-Add-HTTP-proxy-support.patch
-STEPS=${STEPS:-"lint sanity build units units_extension gs_units module $(printf 'extension_%s ' $RELEASES)extension_native glance_api glance_api_2025.1 glance_config role consumers molecule_kolla molecule_openstack_ansible lab_images images molecule_default molecule_tls molecule_two_stores molecule_legacy molecule_wrong_password"}
+STEPS=${STEPS:-"lint sanity build units units_extension gs_units module $EXTENSION_STEPS glance_api glance_api_2025.1 glance_config role consumers molecule_kolla molecule_openstack_ansible lab_images images molecule_default molecule_tls molecule_two_stores molecule_legacy molecule_wrong_password"}
 
 step() {  # step NAME COMMAND... ; a non-pytest step counts as one test
   local name=$1; shift
