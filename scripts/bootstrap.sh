@@ -14,6 +14,8 @@ command -v htpasswd >/dev/null 2>&1 || need_apt+=(apache2-utils)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 command -v nsenter >/dev/null 2>&1 || need_apt+=(util-linux)
 command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
+# kolla-build runs as a user other than root in its test: from Debian's Python, outside /root.
+/usr/bin/python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need_apt+=(python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "bootstrap: apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -31,7 +33,7 @@ venv() {  # venv NAME REQUIREMENTS
   fi
   echo "bootstrap: creating venv $1 from $req"
   rm -rf "$dir"
-  "$PYTHON" -m venv "$dir"
+  "${PYTHON}" -m venv "$dir"
   if ! "$dir/bin/pip" install -q --disable-pip-version-check -r "$req" >"$dir/.pip.log" 2>&1; then
     grep -v "^WARNING: Location" "$dir/.pip.log" >&2
     echo "bootstrap: pip could not install $req into $dir" >&2
@@ -39,12 +41,12 @@ venv() {  # venv NAME REQUIREMENTS
   fi
   echo "$stamp" > "$dir/.stamp"
 }
-native_venv() {  # glance_store 5.7.0's sdist with upstream/'s patch: native proxy options, no extension
-  local dir="$CACHE/venv-gs-native" patch=upstream/0001-s3-Add-HTTP-proxy-support.patch stamp tmp
-  stamp=$(cat tests/requirements-gs-native.txt "$patch" | sha256sum | cut -c1-16)
-  [ -f "$dir/.stamp" ] && [ "$(cat "$dir/.stamp")" = "$stamp" ] && return 0
-  rm -f "$dir/.stamp"
-  venv gs-native tests/requirements-gs-native.txt || return 1
+native_venv() {  # native_venv NAME REQUIREMENTS: glance_store 5.7.0's sdist with upstream/'s patch, no extension
+  local dir="$CACHE/venv-$1" req=$2 patch=upstream/0001-s3-Add-HTTP-proxy-support.patch stamp tmp
+  stamp=$(cat "$req" "$patch" | sha256sum | cut -c1-16)
+  [ -f "$dir/.native" ] && [ "$(cat "$dir/.native")" = "$stamp" ] && return 0
+  rm -f "$dir/.native" "$dir/.stamp"
+  venv "$1" "$req" || return 1
   tmp=$(mktemp -d)
   if ! { "$dir/bin/pip" download -q --disable-pip-version-check --no-deps --no-binary :all: -d "$tmp" \
            glance-store==5.7.0 >"$dir/.pip.log" 2>&1 \
@@ -57,7 +59,7 @@ native_venv() {  # glance_store 5.7.0's sdist with upstream/'s patch: native pro
     rm -rf "$tmp"; rm -f "$dir/.stamp"; return 1
   fi
   rm -rf "$tmp"
-  echo "$stamp" > "$dir/.stamp"
+  echo "$stamp" > "$dir/.native"
 }
 venv tools tests/requirements-tools.txt
 # Independent of each other: built side by side (pip mostly waits on the package index).
@@ -68,7 +70,9 @@ for v in 5.2.0 5.4.0 5.6.0; do                                          # 2025.2
   venv "gs-$v" "tests/requirements-gs-$v.txt" & pids+=($!)
 done
 venv consumers tests/requirements-consumers.txt & pids+=($!)  # kolla-ansible, oslo.config, hypothesis
-native_venv & pids+=($!)
+PYTHON=/usr/bin/python3 venv kolla tests/requirements-kolla.txt & pids+=($!)  # kolla-build 23 (2026.2)
+native_venv gs-native tests/requirements-gs-native.txt & pids+=($!)
+native_venv glance-native tests/requirements-glance.txt & pids+=($!)  # glance 33 on it, for the live check
 for pid in "${pids[@]}"; do wait "$pid" || { echo "bootstrap: a venv failed" >&2; exit 1; }; done
 rm -rf "$CACHE/venv-gs-prev"  # replaced by venv-gs-5.6.0
 

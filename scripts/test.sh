@@ -26,7 +26,7 @@ declare -A SERIES_PY=(
 RELEASES="4.9.1 5.2.0 5.4.0 5.6.0 5.7.0"
 EXTENSION_STEPS="extension_4.9.1 extension_5.2.0 extension_5.4.0 extension_5.6.0 extension_5.7.0 extension_native"
 NATIVE=$CACHE/venv-gs-native/bin  # glance_store 5.7.0 + upstream/0001-s3-Add-HTTP-proxy-support.patch
-STEPS=${STEPS:-"lint sanity build units units_extension gs_units module $EXTENSION_STEPS glance_api glance_api_2025.1 glance_config role consumers molecule_kolla molecule_openstack_ansible lab_images images molecule_default molecule_tls molecule_two_stores molecule_legacy molecule_wrong_password"}
+STEPS=${STEPS:-"lint sanity build units units_extension gs_units module $EXTENSION_STEPS glance_api glance_api_2025.1 glance_api_native glance_config role consumers kolla_build molecule_kolla molecule_openstack_ansible lab_images images molecule_default molecule_tls molecule_two_stores molecule_legacy molecule_wrong_password"}
 
 step() {  # step NAME COMMAND... ; a non-pytest step counts as one test
   local name=$1; shift
@@ -117,9 +117,12 @@ for s in $STEPS; do
     glance_api_2025.1) pytest_step glance_api_2025.1 "${SERIES_PY[4.9.1]}/python" \
         tests/functional/glance_api/test_glance_api.py tests/functional/glance_api/test_runtime_check.py \
         -k "64mib or announces or forked_after or respawned or no_site" ;;
+    glance_api_native) GS_UNITS_EXPECT=native pytest_step glance_api_native "$CACHE/venv-glance-native/bin/python" \
+        tests/functional/glance_api_native ;;
     glance_config) pytest_step glance_config "$GLANCE/python" tests/functional/glance_config ;;
     role) pytest_step role "$TOOLS/python" tests/functional/role ;;
     consumers) pytest_step consumers "$CACHE/venv-consumers/bin/python" tests/functional/consumers ;;
+    kolla_build) pytest_step kolla_build "$CACHE/venv-kolla/bin/python" tests/functional/kolla_build ;;
     lab_images) pytest_step lab_images "$TOOLS/python" tests/functional/lab_images ;;
     images) step images run_images; cat "$REPORTS/images.log" ;;
     molecule_*) step "$s" bash scripts/molecule.sh "${s#molecule_}" ;;

@@ -75,8 +75,11 @@ def read_process(pid):
     status = _read('/proc/%d/status' % pid) or ''
     nspid = re.search(r'^NSpid:\s*(.*)$', status, re.M)
     uids = re.search(r'^Uid:\s*(.*)$', status, re.M)
+    mapped = sorted(set(line.split(None, 5)[5] for line in maps.splitlines()
+                        if len(line.split(None, 5)) == 6 and line.split(None, 5)[5].startswith('/')))
     return {
         'pid': pid,
+        'mapped': mapped,
         # The pid inside the process's own pid namespace (a container's), the one its record names.
         'nspid': int(nspid.group(1).split()[-1]) if nspid else pid,
         'ppid': int(fields[1]),
@@ -285,6 +288,89 @@ def _stale(patched, root_prefix=''):
                 out.append('stage config: %s changed after the running glance-api (pid %d) read its configuration:'
                            ' the change is not in effect. Restart glance-api.' % (path, pid))
     return out
+
+
+NATIVE_OPTIONS = ('s3_store_enable_proxy', 's3_store_proxy_host', 's3_store_proxy_port', 's3_store_proxy_user',
+                  's3_store_proxy_password', 's3_store_proxy_scheme', 's3_store_proxy_cacert', 's3_store_max_retries')
+
+
+def boot_time():
+    """The wall-clock time of boot (btime of /proc/stat)."""
+    match = re.search(r'^btime\s+([0-9]+)$', _read('/proc/stat') or '', re.M)
+    if not match:
+        raise RuntimeCheckError('/proc/stat has no btime: the start times of the processes cannot be known.')
+    return int(match.group(1))
+
+
+def evaluate_native(tree, driver_file, config_files, root_prefix='', booted=None):
+    """Judge the process tree of a glance_store that has the proxy options itself, without the extension.
+
+    No process writes a record then, so each Python process must show that it runs the native driver with the
+    configuration as it is now: it maps files of the environment that holds ``driver_file`` (its venv), it
+    started after that driver file was installed, and after every configuration file last changed. What the
+    configuration means is compared with the inventory by ``s3_proxy_check`` (glance_store's own reader, in
+    Glance's Python) from the same files. Returns ``(processes, failures)``.
+    """
+    booted = boot_time() if booted is None else booted
+    ticks = os.sysconf('SC_CLK_TCK')
+    text = _read(root_prefix + driver_file)
+    if text is None:
+        raise RuntimeCheckError('the native S3 driver %s cannot be read.' % driver_file)
+    failures = []
+    missing = [n for n in NATIVE_OPTIONS if "'%s'" % n not in text]
+    if missing:
+        failures.append('stage runtime: %s does not define %s: this glance_store is not native; install the'
+                        ' extension (glance_s3_proxy_install_extension) instead.' % (driver_file, ', '.join(missing)))
+    driver_mtime = os.stat(root_prefix + driver_file).st_mtime
+    marker = '/lib/python'
+    # The environment's root (a venv): its own executables (uwsgi) or mapped libraries (C extensions) show a
+    # process runs from it.
+    prefix = driver_file.split(marker)[0] + '/' if marker in driver_file else os.path.dirname(driver_file) + '/'
+    files = []
+    if not config_files:
+        failures.append('stage config: no configuration file is known to judge the processes against: give'
+                        ' config_files (the files glance-api reads).')
+    for path in config_files or []:
+        try:
+            files.append((path, os.stat(root_prefix + path).st_mtime))
+        except OSError:
+            failures.append('stage config: %s cannot be read.' % path)
+    processes, passed = [], 0
+    for proc in tree:
+        item = dict((k, proc[k]) for k in ('pid', 'nspid', 'ppid', 'exe', 'cmdline', 'python'))
+        item.update(hook=None, patched=None, stores=[])
+        if proc.get('exited'):
+            item['evidence'] = 'exited, not yet reaped: ignored'
+        elif proc.get('unreadable'):
+            item['evidence'] = 'cannot be looked at'
+            failures.append('stage runtime: pid %d cannot be looked at (/proc/%d/exe is not readable): run the check as'
+                            ' root.' % (proc['pid'], proc['pid']))
+        elif not proc['python']:
+            item['evidence'] = 'not a Python process: ignored'
+        else:
+            started = booted + float(proc['start_ticks']) / ticks
+            problems = []
+            if not any(m.startswith(prefix) for m in [proc.get('exe') or ''] + list(proc.get('mapped') or [])):
+                problems.append('pid %d runs no program and maps no file of %s: it does not run the Glance'
+                                ' environment whose glance_store is native' % (proc['pid'], prefix))
+            if started + 1 < driver_mtime:
+                problems.append('pid %d started before %s was installed: it runs the driver it loaded before;'
+                                ' restart glance-api' % (proc['pid'], driver_file))
+            for path, mtime in files:
+                if mtime > started + 1:
+                    problems.append('%s changed after pid %d started: the change is not in effect; restart'
+                                    ' glance-api' % (path, proc['pid']))
+            if problems:
+                item['evidence'] = 'native driver not proven'
+                failures.extend('stage runtime: %s.' % p for p in problems)
+            else:
+                passed += 1
+                item.update(evidence='native glance_store, loaded after it was installed and after the configuration'
+                                     ' last changed', patched=True)
+        processes.append(item)
+    if not passed and not failures:
+        failures.append('stage runtime: no running glance-api process could be judged (%d processes).' % len(tree))
+    return processes, failures
 
 
 def _where(got, key):

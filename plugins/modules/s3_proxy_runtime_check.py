@@ -108,6 +108,25 @@ options:
       - Seconds to wait for the processes' records to be complete, 0 to 600.
     type: int
     default: 60
+  native_driver:
+    description:
+      - For a glance_store that has the proxy options itself (native, see the README's upgrade path) and no
+        extension installed, so no process writes a record. The path of that glance_store's C(_drivers/s3.py) in
+        Glance's environment (C(driver_file) of the extension's C(status.py --json)).
+      - Each Python process must then map files of that environment, and must have started after the driver file
+        was installed and after each of O(config_files) last changed. O(stores) is not compared here; run
+        M(glancestore.s3proxy.s3_proxy_check) with Glance's Python on the same files, which reads them with
+        glance_store's own options.
+      - Not for O(container).
+    type: path
+    version_added: 1.2.0
+  config_files:
+    description:
+      - With O(native_driver), the configuration files glance-api reads (the C(config_files) that
+        M(glancestore.s3proxy.s3_proxy_check) returns).
+    type: list
+    elements: path
+    version_added: 1.2.0
 notes:
   - Supports check mode; the module only reads C(/proc) and the records.
 seealso:
@@ -241,9 +260,12 @@ def main():
                 cacert=dict(type='str'),
             ), required_if=[('proxied', True, ('host',))]),
             timeout=dict(type='int', default=60),
+            native_driver=dict(type='path'),
+            config_files=dict(type='list', elements='path'),
         ),
         required_one_of=[('pid', 'pidfile', 'systemd_unit', 'container')],
-        mutually_exclusive=[('pid', 'pidfile', 'systemd_unit', 'container')],
+        mutually_exclusive=[('pid', 'pidfile', 'systemd_unit', 'container'), ('native_driver', 'container')],
+        required_by={'native_driver': 'config_files'},
         supports_check_mode=True,
     )
     p = module.params
@@ -263,9 +285,14 @@ def main():
             runtime_dir = p['runtime_dir']
             if p['container']:  # the container's own view of the directory
                 runtime_dir = '/proc/%d/root/%s' % (root, runtime_dir.lstrip('/'))
-            records = glance_runtime.load_records(runtime_dir)
-            processes, failures, effect = glance_runtime.evaluate(
-                tree, records, glance_runtime.boot_id(), p['stores'], root_prefix='/proc/%d/root' % root if p['container'] else '')
+            if p['native_driver']:  # no records: the processes' start against the driver and the files
+                processes, failures = glance_runtime.evaluate_native(tree, p['native_driver'], p['config_files'])
+                effect = {}
+            else:
+                records = glance_runtime.load_records(runtime_dir)
+                processes, failures, effect = glance_runtime.evaluate(
+                    tree, records, glance_runtime.boot_id(), p['stores'],
+                    root_prefix='/proc/%d/root' % root if p['container'] else '')
         except glance_runtime.RuntimeCheckError as exc:
             processes, failures, effect = [], ['stage runtime: %s' % exc], {}
         except (IOError, OSError) as exc:
@@ -279,6 +306,13 @@ def main():
         module.fail_json(msg='The running glance-api does not prove the intended proxies (root pid %s, runtime_dir %s): %s'
                          % (result['root_pid'], p['runtime_dir'], ' '.join(failures)),
                          **dict((k, v) for k, v in result.items() if k != 'msg'))
+    if p['native_driver']:
+        result['msg'] = ('%d glance-api processes checked (pid %s and its descendants): each runs the native glance_store'
+                         ' of %s, loaded after it was installed and after %s last changed; what those files mean is'
+                         ' compared with the inventory by s3_proxy_check.' % (
+                             len([proc for proc in processes if proc.get('patched')]), result['root_pid'],
+                             p['native_driver'], ', '.join(p['config_files'])))
+        module.exit_json(**result)
     checked = [proc for proc in processes if proc.get('hook')]
     result['msg'] = '%d glance-api processes checked (pid %s and its descendants): %s.' % (
         len(checked), result['root_pid'], '; '.join(_summary(n, effect[n]) for n in sorted(effect)))

@@ -189,3 +189,72 @@ def test_a_record_written_by_another_user_is_not_taken():
     assert failures and 'has no glance-store-s3proxy record' in failures[0]
     forged['_owner'] = 998
     assert run(tree, [forged])[1] == []
+
+
+# ------------------------------------------------------------ native glance_store, no extension, no records
+
+NATIVE_SRC = '\n'.join("cfg.StrOpt('%s')" % n for n in gr.NATIVE_OPTIONS)
+
+
+def native_setup(tmp_path, driver_age=100, conf_age=50):
+    venv = tmp_path / 'venv'
+    driver = venv / 'lib' / 'python3.11' / 'site-packages' / 'glance_store' / '_drivers' / 's3.py'
+    driver.parent.mkdir(parents=True, exist_ok=True)
+    driver.write_text(NATIVE_SRC)
+    conf = tmp_path / 'glance-api.conf'
+    conf.write_text('[DEFAULT]\n')
+    now = time.time()
+    os.utime(str(driver), (now - driver_age, now - driver_age))
+    os.utime(str(conf), (now - conf_age, now - conf_age))
+    lib = str(venv / 'lib' / 'python3.11' / 'site-packages' / 'yaml' / '_yaml.so')
+    return str(driver), [str(conf)], lib, now
+
+
+def native_proc(pid, ppid, started_ago, now, lib, booted=1000):
+    ticks = os.sysconf('SC_CLK_TCK')
+    p = proc(pid, ppid, int((now - started_ago - booted) * ticks))
+    p['mapped'] = ['/usr/lib/x86_64-linux-gnu/libc.so.6', lib]
+    return p
+
+
+def test_native_processes_started_after_the_driver_and_the_files_pass(tmp_path):
+    driver, files, lib, now = native_setup(tmp_path)
+    tree = [native_proc(10, 1, 10, now, lib), native_proc(11, 10, 9, now, lib),
+            proc(12, 10, 9, exe='/usr/bin/sh', python=False)]
+    processes, failures = gr.evaluate_native(tree, driver, files, booted=1000)
+    assert failures == []
+    assert [p['patched'] for p in processes] == [True, True, None]
+    assert processes[0]['evidence'].startswith('native glance_store, loaded after it was installed')
+
+
+def test_native_process_older_than_the_driver_or_a_file_fails(tmp_path):
+    driver, files, lib, now = native_setup(tmp_path, driver_age=100, conf_age=5)
+    _processes, failures = gr.evaluate_native([native_proc(10, 1, 60, now, lib)], driver, files, booted=1000)
+    assert len(failures) == 1 and 'glance-api.conf changed after pid 10 started' in failures[0]
+    driver, files, lib, now = native_setup(tmp_path, driver_age=5, conf_age=200)
+    _processes, failures = gr.evaluate_native([native_proc(10, 1, 60, now, lib)], driver, files, booted=1000)
+    assert len(failures) == 1 and 'pid 10 started before %s was installed' % driver in failures[0]
+
+
+def test_native_process_of_another_environment_fails(tmp_path):
+    driver, files, lib, now = native_setup(tmp_path)
+    other = native_proc(10, 1, 10, now, '/opt/other/lib/python3.11/site-packages/yaml/_yaml.so')
+    _processes, failures = gr.evaluate_native([other], driver, files, booted=1000)
+    assert len(failures) == 1 and 'pid 10 runs no program and maps no file of' in failures[0]
+    # uwsgi's master with lazy-apps loads no library of the venv, but runs the venv's own uwsgi.
+    master = native_proc(10, 1, 10, now, '/usr/lib/libc.so.6')
+    master['exe'] = lib.split('/lib/python', maxsplit=1)[0] + '/bin/uwsgi'
+    assert gr.evaluate_native([master], driver, files, booted=1000)[1] == []
+
+
+def test_native_needs_a_native_driver_and_files(tmp_path):
+    driver, files, lib, now = native_setup(tmp_path)
+    with open(driver, 'w') as f:
+        f.write("cfg.StrOpt('s3_store_host')")
+    _processes, failures = gr.evaluate_native([native_proc(10, 1, 10, now, lib)], driver, files, booted=1000)
+    assert any('does not define s3_store_enable_proxy' in f for f in failures)
+    driver, files, lib, now = native_setup(tmp_path)
+    _processes, failures = gr.evaluate_native([native_proc(10, 1, 10, now, lib)], driver, [], booted=1000)
+    assert any('no configuration file is known' in f for f in failures)
+    _processes, failures = gr.evaluate_native([proc(1, 0, 1, exe='/usr/bin/sh', python=False)], driver, files, booted=1000)
+    assert failures == ['stage runtime: no running glance-api process could be judged (1 processes).']

@@ -38,10 +38,12 @@ def status():
         'options_registered': False,
         'client_patched': False,
         'native': False,
+        'driver_file': None,
         'error': None,
     }
     try:
         from glance_store._drivers import s3  # pylint: disable=import-outside-toplevel
+        info['driver_file'] = s3.__file__
         names = set(o.name for o in s3.Store.OPTIONS)
         info['options_registered'] = 's3_store_enable_proxy' in names and 's3_store_proxy_password' in names
         info['client_patched'] = bool(getattr(s3.Store._create_s3_client,  # pylint: disable=protected-access
