@@ -70,6 +70,7 @@ for v in 5.2.0 5.4.0 5.6.0; do                                          # 2025.2
   venv "gs-$v" "tests/requirements-gs-$v.txt" & pids+=($!)
 done
 venv consumers tests/requirements-consumers.txt & pids+=($!)  # kolla-ansible, oslo.config, hypothesis
+venv osa tests/requirements-osa.txt & pids+=($!)              # config_template 2.1.1 on ansible-core 2.17
 PYTHON=/usr/bin/python3 venv kolla tests/requirements-kolla.txt & pids+=($!)  # kolla-build 23 (2026.2)
 native_venv gs-native tests/requirements-gs-native.txt & pids+=($!)
 native_venv glance-native tests/requirements-glance.txt & pids+=($!)  # glance 33 on it, for the live check

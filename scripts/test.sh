@@ -26,7 +26,7 @@ declare -A SERIES_PY=(
 RELEASES="4.9.1 5.2.0 5.4.0 5.6.0 5.7.0"
 EXTENSION_STEPS="extension_4.9.1 extension_5.2.0 extension_5.4.0 extension_5.6.0 extension_5.7.0 extension_native"
 NATIVE=$CACHE/venv-gs-native/bin  # glance_store 5.7.0 + upstream/0001-s3-Add-HTTP-proxy-support.patch
-STEPS=${STEPS:-"lint sanity build units units_extension gs_units module $EXTENSION_STEPS glance_api glance_api_2025.1 glance_api_native glance_config role consumers kolla_build molecule_kolla molecule_openstack_ansible lab_images images molecule_default molecule_tls molecule_two_stores molecule_legacy molecule_wrong_password"}
+STEPS=${STEPS:-"lint sanity build units units_extension gs_units module $EXTENSION_STEPS glance_api glance_api_2025.1 glance_api_native glance_config role consumers osa kolla_build molecule_kolla molecule_openstack_ansible lab_images images molecule_default molecule_tls molecule_two_stores molecule_legacy molecule_wrong_password"}
 
 step() {  # step NAME COMMAND... ; a non-pytest step counts as one test
   local name=$1; shift
@@ -122,6 +122,7 @@ for s in $STEPS; do
     glance_config) pytest_step glance_config "$GLANCE/python" tests/functional/glance_config ;;
     role) pytest_step role "$TOOLS/python" tests/functional/role ;;
     consumers) pytest_step consumers "$CACHE/venv-consumers/bin/python" tests/functional/consumers ;;
+    osa) pytest_step osa "$CACHE/venv-osa/bin/python" tests/functional/osa ;;
     kolla_build) pytest_step kolla_build "$CACHE/venv-kolla/bin/python" tests/functional/kolla_build ;;
     lab_images) pytest_step lab_images "$TOOLS/python" tests/functional/lab_images ;;
     images) step images run_images; cat "$REPORTS/images.log" ;;
