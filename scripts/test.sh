@@ -26,7 +26,9 @@ declare -A SERIES_PY=(
 RELEASES="4.9.1 5.2.0 5.4.0 5.6.0 5.7.0"
 EXTENSION_STEPS="extension_4.9.1 extension_5.2.0 extension_5.4.0 extension_5.6.0 extension_5.7.0 extension_native"
 NATIVE=$CACHE/venv-gs-native/bin  # glance_store 5.7.0 + upstream/0001-s3-Add-HTTP-proxy-support.patch
-STEPS=${STEPS:-"lint sanity build units units_extension gs_units module $EXTENSION_STEPS glance_api glance_api_2025.1 glance_api_native glance_config role consumers osa kolla_build molecule_kolla molecule_openstack_ansible lab_images images molecule_default molecule_tls molecule_two_stores molecule_legacy molecule_wrong_password"}
+# images_start begins building the lab images in the background (debootstrap and pip mostly wait on the
+# package archives); images waits for it, before the Docker scenarios that need them.
+STEPS=${STEPS:-"lint sanity build units units_extension lab_images images_start gs_units module $EXTENSION_STEPS glance_api glance_api_2025.1 glance_api_native glance_config role consumers osa kolla_build molecule_kolla molecule_openstack_ansible images molecule_default molecule_tls molecule_two_stores molecule_legacy molecule_wrong_password"}
 
 step() {  # step NAME COMMAND... ; a non-pytest step counts as one test
   local name=$1; shift
@@ -72,9 +74,10 @@ run_build() {  # the collection builds and its module docs render
 run_images() {  # the Docker engine and the lab images, once for all the docker scenarios
   local out
   out=$(bash scripts/build-images.sh) || return 1
-  eval "$out"
+  echo "$out" >"$REPORTS/images.env"
   echo "$out"
 }
+IMAGES_PID=
 
 run_gs_units() {  # glance_store's own S3 unit tests of each release, with the extension active; side by side
   local v pids=()
@@ -125,7 +128,12 @@ for s in $STEPS; do
     osa) pytest_step osa "$CACHE/venv-osa/bin/python" tests/functional/osa ;;
     kolla_build) pytest_step kolla_build "$CACHE/venv-kolla/bin/python" tests/functional/kolla_build ;;
     lab_images) pytest_step lab_images "$TOOLS/python" tests/functional/lab_images ;;
-    images) step images run_images; cat "$REPORTS/images.log" ;;
+    images_start) (step images run_images >"$REPORTS/images.out" 2>&1) & IMAGES_PID=$! ;;
+    images)
+      if [ -n "$IMAGES_PID" ]; then wait "$IMAGES_PID"; cat "$REPORTS/images.out"; else step images run_images; fi
+      cat "$REPORTS/images.log"
+      # shellcheck disable=SC1090,SC1091
+      [ -f "$REPORTS/images.env" ] && eval "$(cat "$REPORTS/images.env")" ;;
     molecule_*) step "$s" bash scripts/molecule.sh "${s#molecule_}" ;;
   esac
 done
