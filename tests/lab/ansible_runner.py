@@ -68,6 +68,39 @@ def run_playbook(playbook_text, variables, workdir, check=False, diff=False, ver
     return PlaybookRun(proc)
 
 
+MODULE_PLAYBOOK = """\
+- name: Run glancestore.s3proxy.{module}
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Run {module}
+      glancestore.s3proxy.{module}: "{{{{ module_args }}}}"
+      register: result
+      ignore_errors: true
+    - name: Save the result
+      ansible.builtin.copy:
+        content: "{{{{ result | to_nice_json }}}}"
+        dest: "{{{{ result_file }}}}"
+        mode: "0600"
+      check_mode: false
+"""
+
+
+def run_module(module, args, workdir, check=False, verbosity=0, env=None, timeout=300):
+    """Run one of the collection's modules on localhost with this Python, the way a user does (ansible-playbook).
+
+    Returns ``(result, run, saved)``: the registered result, the PlaybookRun, and the result's saved JSON text.
+    """
+    result_file = os.path.join(workdir, 'result-%s.json' % uuid.uuid4().hex[:8])
+    variables = {'module_args': args, 'result_file': result_file, 'ansible_python_interpreter': sys.executable}
+    run = run_playbook(MODULE_PLAYBOOK.format(module=module), variables, workdir, check=check, verbosity=verbosity,
+                       env=env, timeout=timeout)
+    assert os.path.exists(result_file), run.output
+    with open(result_file) as f:
+        saved = f.read()
+    return json.loads(saved), run, saved
+
+
 ROLE_PLAYBOOK = """\
 - name: Apply glancestore.s3proxy.glance_s3_proxy
   hosts: localhost

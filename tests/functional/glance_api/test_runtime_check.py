@@ -16,7 +16,7 @@ import uuid
 
 import pytest
 
-from lab.ansible_runner import run_playbook
+from lab.ansible_runner import run_module
 from lab.glance_api import GlanceApi, base_conf
 
 from test_glance_api import http, s3_store
@@ -27,31 +27,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.a
 VENV = os.path.dirname(os.path.dirname(sys.executable))
 PORT = 9395
 
-PLAYBOOK = """\
-- name: Run s3_proxy_runtime_check
-  hosts: localhost
-  gather_facts: false
-  tasks:
-    - name: Check the running glance-api
-      glancestore.s3proxy.s3_proxy_runtime_check: "{{ check_args }}"
-      register: result
-      ignore_errors: true
-    - name: Save the result
-      ansible.builtin.copy:
-        content: "{{ result | to_nice_json }}"
-        dest: "{{ result_file }}"
-        mode: "0600"
-      check_mode: false
-"""
-
 
 def run_check(workdir, args):
-    result_file = os.path.join(workdir, 'result-%s.json' % uuid.uuid4().hex[:8])
-    variables = {'check_args': args, 'result_file': result_file, 'ansible_python_interpreter': sys.executable}
-    run = run_playbook(PLAYBOOK, variables, workdir, timeout=300)
-    assert os.path.exists(result_file), run.output
-    with open(result_file) as f:
-        result = json.load(f)
+    result, run, _saved = run_module('s3_proxy_runtime_check', args, workdir)
     result['output'] = run.output
     return result
 

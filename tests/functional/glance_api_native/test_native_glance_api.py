@@ -19,23 +19,7 @@ from test_glance_api import test_stores_detail_endpoint_works_with_type_s3  # no
 from test_runtime_check import args, intent, make_api, run_check  # noqa: F401,E402
 
 from glance_store._drivers import s3 as native_s3  # noqa: E402
-
-MODULE_PLAYBOOK = """\
-- name: Run s3_proxy_check
-  hosts: localhost
-  gather_facts: false
-  tasks:
-    - name: Check the store from Glance's configuration
-      glancestore.s3proxy.s3_proxy_check: "{{ check_args }}"
-      register: result
-      ignore_errors: true
-    - name: Save the result
-      ansible.builtin.copy:
-        content: "{{ result | to_nice_json }}"
-        dest: "{{ result_file }}"
-        mode: "0600"
-      check_mode: false
-"""
+from lab.ansible_runner import run_module  # noqa: E402
 
 
 def test_this_is_native_glance_store_without_the_extension():
@@ -80,16 +64,9 @@ def test_runtime_check_proves_native_processes_without_records(lab, make_api):  
 
 
 def test_the_module_reads_the_native_options_with_glance_store(lab, make_api, tmp_path):  # pylint: disable=redefined-outer-name
-    from lab.ansible_runner import run_playbook  # pylint: disable=import-outside-toplevel
-    import json  # pylint: disable=import-outside-toplevel
     api = make_api(site='home', lazy_apps=True, processes=1)
-    result_file = str(tmp_path / 'result.json')
-    run = run_playbook(MODULE_PLAYBOOK, {'check_args': {'glance_config': api.conf_file, 'glance_backend': 'fast',
-                                                        'probe': 'write', 'expect_direct_blocked': True},
-                                         'result_file': result_file, 'ansible_python_interpreter': sys.executable},
-                       str(tmp_path), timeout=300)
-    with open(result_file) as f:
-        result = json.load(f)
+    result, run, _saved = run_module('s3_proxy_check', {'glance_config': api.conf_file, 'glance_backend': 'fast',
+                                                        'probe': 'write', 'expect_direct_blocked': True}, str(tmp_path))
     assert not result.get('failed'), run.output
     assert result['settings_reader'] == 'glance_store'
     assert result['proxy_url'] == 'http://glance-s3:********@%s:%d' % (lab['proxy']['host'], lab['proxy']['port'])
