@@ -340,12 +340,112 @@ def store_options(store, multi=True, consumer='oslo'):
     return [[key, oslo_value(value, what, consumer)] for key, value, what in _option_items(store, multi)]
 
 
+# kolla-ansible's own backends: ansible/roles/glance/defaults/main.yml (glance_backends, glance_ceph_backends)
+# and ansible/group_vars/all/glance.yml (glance_backend_file), kolla-ansible 20.0.0 to 23.0.0.
+KOLLA_FLAGS = ('glance_backend_ceph', 'glance_backend_s3', 'glance_backend_file', 'enable_cinder',
+               'glance_file_datadir_volume')
+
+
+def _kolla_flag(kolla_globals, key, default, where, problems):
+    value = kolla_globals.get(key, default)
+    if isinstance(value, str) and ('{{' in value or '{%' in value):
+        problems.append('%s in %s is a template (%s): the role cannot tell which Glance backends kolla-ansible enables.'
+                        ' Write a literal yes or no there.' % (key, where, value))
+        return bool(default)
+    try:
+        return boolean(value, strict=True)
+    except TypeError:
+        problems.append('%s in %s must be yes or no, got %r.' % (key, where, value))
+        return bool(default)
+
+
+def _kolla_override_problems(overrides, own, names):
+    """Problems with kolla-ansible's glance-api.conf overrides (path: text): the role's own file written by
+    someone else, and per-host files, merged after it, that set the role's stores or choose the stores."""
+    problems = []
+    wanted = set(n.lower() for n in names)
+    for path, text in sorted((overrides or {}).items()):
+        if path == own:
+            if 'glancestore.s3proxy' not in text:
+                problems.append('%s exists and was not written by this role: kolla-ansible merges only this one file'
+                                ' there. Move its settings to %s/glance.conf (merged just before it), then run again.'
+                                % (path, path.rsplit('/', 2)[0]))
+            continue
+        found, current = [], 'DEFAULT'
+        for line in re.split(r'\r\n|\r|\n', text):
+            header = re.match(r'^\s*\[([^\]]*)\]', line)
+            if header:
+                current = header.group(1).strip()
+                if current.lower() in wanted:
+                    found.append('[%s]' % current)
+                continue
+            key = re.match(r'^\s*([A-Za-z0-9_.-]+)\s*[=:]', line)
+            if key and (current, key.group(1)) in (('DEFAULT', 'enabled_backends'), ('glance_store', 'default_backend')):
+                found.append('[%s] %s' % (current, key.group(1)))
+        if found:
+            problems.append('%s is merged after the role\'s file and sets %s: it would override the S3 stores on that'
+                            ' host. Remove those settings from it.' % (path, ', '.join(sorted(set(found)))))
+    return problems
+
+
+def kolla_backends(kolla_globals, stores, where='globals.yml', overrides=None, own=None):
+    """What kolla-ansible renders for Glance's backends, from the operator's globals.yml (a dict), and what
+    that means for the role's stores: enabled_backends as kolla writes it, problems (stop) and warnings.
+    ``overrides`` (path: text) are the glance-api.conf files kolla merges: ``own`` is the role's."""
+    if kolla_globals is None:
+        kolla_globals = {}
+    if not isinstance(kolla_globals, dict):
+        raise AnsibleFilterError('%s must hold a YAML mapping of kolla-ansible variables, got %s'
+                                 % (where, type(kolla_globals).__name__))
+    problems, warnings = [], []
+    ceph = _kolla_flag(kolla_globals, 'glance_backend_ceph', False, where, problems)
+    s3 = _kolla_flag(kolla_globals, 'glance_backend_s3', False, where, problems)
+    file_store = _kolla_flag(kolla_globals, 'glance_backend_file', not (ceph or s3), where, problems)
+    cinder = _kolla_flag(kolla_globals, 'enable_cinder', False, where, problems)
+    backends = [('s3', 's3')] if s3 else []
+    backends += [('file', 'file')] if file_store else []
+    backends += [('http', 'http')] + ([('cinder', 'cinder')] if cinder else [])
+    if ceph:
+        ceph_backends = kolla_globals.get('glance_ceph_backends', [{'name': 'rbd', 'type': 'rbd'}])
+        if not isinstance(ceph_backends, list) or not all(isinstance(b, dict) and b.get('name') for b in ceph_backends):
+            problems.append('glance_ceph_backends in %s must be a list of backends with a name.' % where)
+            ceph_backends = []
+        for backend in ceph_backends:
+            enabled = backend.get('enabled', True)
+            templated = isinstance(enabled, str) and '{{' in enabled
+            if templated or boolean(enabled, strict=False):
+                backends.append((str(backend['name']), str(backend.get('type', 'rbd'))))
+    names = [s['name'] for s in stores]
+    problems += _kolla_override_problems(overrides, own, names)
+    for name, kind in backends:
+        if name in names and not (name == 's3' and kind == 's3'):
+            problems.append('glance_s3_proxy_stores: store %s is kolla-ansible\'s own %s backend (enabled by %s):'
+                            ' give the S3 store another name.' % (name, kind, where))
+    if s3 and 's3' not in names:
+        problems.append('glance_backend_s3 is true in %s: kolla-ansible renders its own [s3] store, which would reach'
+                        ' S3 without a proxy. Either name one of glance_s3_proxy_stores s3 (the role\'s options then'
+                        ' replace kolla\'s in [s3]), or set glance_backend_s3: "no" there.' % where)
+    elif s3:
+        warnings.append('glance_backend_s3 is true in %s: the role\'s store s3 replaces every option of kolla-ansible\'s'
+                        ' [s3]. kolla-ansible\'s prechecks still require glance_backend_s3_url, _bucket, _access_key'
+                        ' and _secret_key: give them the same endpoint, bucket and keys.' % where)
+    datadir = kolla_globals.get('glance_file_datadir_volume', 'glance')
+    if file_store and datadir == 'glance':
+        warnings.append('glance_backend_file is true in %s (kolla-ansible\'s default without ceph or s3): kolla-ansible'
+                        ' runs glance-api on the first host of group glance-api only (glance_api_hosts). For'
+                        ' glance-api on every host, set glance_backend_file: "no" there; the S3 stores do not need'
+                        ' it.' % where)
+    return {'enabled_backends': ', '.join('%s:%s' % b for b in backends), 'problems': problems,
+            'warnings': warnings}
+
+
 class FilterModule(object):
     def filters(self):
         return {
             'glance_s3_proxy_effective_stores': effective_stores,
             'glance_s3_proxy_problems': problems,
             'glance_s3_proxy_enabled_backends': enabled_backends,
+            'glance_s3_proxy_kolla_backends': kolla_backends,
             'glance_s3_proxy_ca_files': ca_files,
             'glance_s3_proxy_conf_value': conf_value,
             'glance_s3_proxy_store_options': store_options,

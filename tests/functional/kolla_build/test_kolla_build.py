@@ -21,6 +21,7 @@ import os
 import pwd
 import shlex
 import shutil
+import re
 import stat
 import subprocess
 import sys
@@ -121,9 +122,10 @@ print(json.dumps({'canonical_name': image.canonical_name, 'additions': image.add
 
 
 def make_root(prefix):
-    """A temporary root that other users can traverse, as / is."""
+    """A temporary root that other users can traverse, as / is, with the deploy host's /etc/kolla."""
     root = tempfile.mkdtemp(prefix=prefix)
     os.chmod(root, 0o755)
+    os.makedirs(os.path.join(root, 'etc', 'kolla'), mode=0o755)
     return root
 
 
@@ -149,6 +151,7 @@ def role_vars(root, **extra):
         # <root>/etc does not exist yet: the role creates the whole path, as it does /etc/kolla on a new host.
         'glance_s3_proxy_kolla_config_dir': os.path.join(root, 'etc', 'kolla', 'config'),
         'glance_s3_proxy_kolla_build_dir': os.path.join(root, 'etc', 'kolla', 'glance-store-s3proxy'),
+        'glance_s3_proxy_kolla_globals': os.path.join(root, 'etc', 'kolla', 'globals.yml'),
     })
     variables.update(extra)
     return variables
@@ -344,7 +347,7 @@ def test_footer_override_listed_in_the_operators_conf_is_refused():
         assert run.rc != 0
         assert 'glance_s3_proxy_kolla_template_overrides' in run.output and footer in run.output, run.output[-3000:]
         # The role stopped before it changed anything.
-        assert not os.path.exists(os.path.join(root, 'etc'))
+        assert os.listdir(os.path.join(root, 'etc', 'kolla')) == []
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
@@ -363,5 +366,96 @@ def test_role_override_listed_in_the_operators_conf():
         rc, log, dockerfile = kolla_build(argv, os.path.join(root, 'work'))
         assert rc == 0, log[-4000:]
         assert_installs_wheel(dockerfile)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+# --- kolla-ansible's side of the deploy host (K4 to K8) ---------------------------------------------------------
+
+
+def kolla_tree(root, owner=None, globals_text=None):
+    """The deploy host's /etc/kolla: owned by ``owner`` (kolla's quickstart: the deploying user), with globals.yml."""
+    kolla = os.path.join(root, 'etc', 'kolla')
+    if globals_text is not None:
+        write(os.path.join(kolla, 'globals.yml'), globals_text)
+    if owner:
+        shutil.chown(kolla, owner, owner)
+    return kolla
+
+
+def test_the_override_follows_the_owner_of_etc_kolla_and_kollas_backends_stay():
+    """K4, K5, K6, K8: the deploying user owns /etc/kolla, so the role's override is theirs (0640) and in a
+    directory only they read; enabled_backends keeps kolla's own backends; the steps pull before reconfigure
+    and warn that glance_backend_file keeps glance-api on one host."""
+    root = make_root('kolla-ansible-owner-')
+    try:
+        user = ensure_user('kollabuild')
+        kolla = kolla_tree(root, user, 'enable_cinder: "yes"\n')
+        run, steps = converge(root, role_vars(root))
+        assert run.rc == 0, run.output[-4000:]
+        override = os.path.join(kolla, 'config', 'glance', 'glance-api.conf')
+        for path, mode in ((os.path.join(kolla, 'config'), 0o755), (os.path.dirname(override), 0o750),
+                           (override, 0o640)):
+            st = os.stat(path)
+            assert (pwd.getpwuid(st.st_uid).pw_name, stat.S_IMODE(st.st_mode)) == (user, mode), path
+        with open(override) as f:
+            text = f.read()
+        assert 'enabled_backends = file:file, http:http, cinder:cinder, fast:s3\n' in text
+        assert any('glance_api_hosts' in line and line.startswith('WARNING') for line in steps), steps
+        pull = steps.index('   kolla-ansible pull -i INVENTORY -t glance')
+        assert steps.index('   kolla-ansible reconfigure -i INVENTORY -t glance') > pull
+        # A second run changes nothing, and leaves the directories as they are.
+        again, _steps = converge(root, role_vars(root))
+        assert again.rc == 0 and re.search(r'localhost\s*:\s*ok=\d+\s+changed=0\b', again.output), again.output[-3000:]
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_an_existing_glance_directory_is_left_as_it_is():
+    """K4: no takeover: the operator's glance directory keeps its owner and mode."""
+    root = make_root('kolla-ansible-existing-')
+    try:
+        kolla = kolla_tree(root, globals_text='glance_backend_file: "no"\n')
+        glance_dir = os.path.join(kolla, 'config', 'glance')
+        os.makedirs(glance_dir)
+        os.chmod(glance_dir, 0o2770)
+        run, _steps = converge(root, role_vars(root))
+        assert run.rc == 0, run.output[-4000:]
+        assert stat.S_IMODE(os.stat(glance_dir).st_mode) == 0o2770
+        with open(os.path.join(glance_dir, 'glance-api.conf')) as f:
+            assert 'enabled_backends = file:file, http:http, fast:s3\n' in f.read()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+REFUSALS = {
+    'legacy': ({'glance_s3_proxy_store_mode': 'legacy'}, None, None,
+               'glance_s3_proxy_store_mode is legacy while glance_s3_proxy_deployment_style is kolla'),
+    'foreign override': ({}, None, ('glance-api.conf', '[DEFAULT]\ndebug = true\n'), 'was not written by this role'),
+    'later host file': ({}, None, ('node1/glance-api.conf', '[fast]\ns3_store_enable_proxy = false\n'),
+                        'is merged after the role'),
+    'kolla s3 store': ({}, 'glance_backend_s3: "yes"\n', None, 'would reach S3 without a proxy'),
+    'templated flag': ({}, 'enable_cinder: "{{ enable_openstack_core }}"\n', None, 'enable_cinder in'),
+}
+
+
+@pytest.mark.parametrize('case', sorted(REFUSALS))
+def test_what_kolla_ansible_would_undo_stops_the_role_before_any_change(case):
+    """K4, K5, K7: a setting kolla-ansible would ignore, a file the role would take over, a later file that would
+    undo the proxy, or kolla's own s3 store going direct: the role stops, names it, and changes nothing."""
+    extra, globals_text, existing, needle = REFUSALS[case]
+    root = make_root('kolla-ansible-refused-')
+    try:
+        kolla = kolla_tree(root, globals_text=globals_text)
+        if existing:
+            write(os.path.join(kolla, 'config', 'glance', existing[0]), existing[1], mode=0o600)
+        before = sorted(os.path.join(d, f) for d, _dirs, files in os.walk(kolla) for f in files)
+        run, _steps = converge(root, role_vars(root, **extra))
+        assert run.rc != 0
+        assert needle in run.output and 'nothing was changed' in run.output, run.output[-3000:]
+        assert sorted(os.path.join(d, f) for d, _dirs, files in os.walk(kolla) for f in files) == before
+        if existing:
+            with open(os.path.join(kolla, 'config', 'glance', existing[0])) as f:
+                assert f.read() == existing[1]
     finally:
         shutil.rmtree(root, ignore_errors=True)
