@@ -72,6 +72,8 @@ done
 venv consumers tests/requirements-consumers.txt & pids+=($!)  # kolla-ansible, oslo.config, hypothesis
 venv osa tests/requirements-osa.txt & pids+=($!)              # config_template 2.1.1 on ansible-core 2.17
 PYTHON=/usr/bin/python3 venv kolla tests/requirements-kolla.txt & pids+=($!)  # kolla-build 23 (2026.2)
+PYTHON=$(bash scripts/python312.sh "$CACHE/python-3.12") \
+  venv kolla-ansible tests/requirements-kolla-ansible.txt & pids+=($!)  # kolla-ansible 23 (2026.2), non-root
 native_venv gs-native tests/requirements-gs-native.txt & pids+=($!)
 native_venv glance-native tests/requirements-glance.txt & pids+=($!)  # glance 33 on it, for the live check
 for pid in "${pids[@]}"; do wait "$pid" || { echo "bootstrap: a venv failed" >&2; exit 1; }; done

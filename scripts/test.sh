@@ -26,9 +26,11 @@ declare -A SERIES_PY=(
 RELEASES="4.9.1 5.2.0 5.4.0 5.6.0 5.7.0"
 EXTENSION_STEPS="extension_4.9.1 extension_5.2.0 extension_5.4.0 extension_5.6.0 extension_5.7.0 extension_native"
 NATIVE=$CACHE/venv-gs-native/bin  # glance_store 5.7.0 + upstream/0001-s3-Add-HTTP-proxy-support.patch
-# images_start begins building the lab images in the background (debootstrap and pip mostly wait on the
-# package archives); images waits for it, before the Docker scenarios that need them.
-STEPS=${STEPS:-"lint sanity build units units_extension lab_images images_start gs_units module $EXTENSION_STEPS glance_api glance_api_2025.1 glance_api_native glance_config role consumers osa kolla_build molecule_kolla molecule_openstack_ansible images molecule_default molecule_tls molecule_two_stores molecule_legacy molecule_wrong_password"}
+# The Docker lab (its images, then the Docker scenarios one after another) is independent of the
+# network-namespace lab: docker_start runs it in the background while the other steps run, and
+# docker_wait waits for it. images_start/images and molecule_NAME run the same steps in the foreground.
+DOCKER_STEPS="molecule_default molecule_tls molecule_two_stores molecule_legacy molecule_wrong_password"
+STEPS=${STEPS:-"lint sanity build units units_extension lab_images docker_start gs_units module $EXTENSION_STEPS glance_api glance_api_2025.1 glance_api_native glance_config role consumers osa kolla_build kolla_ansible molecule_kolla molecule_openstack_ansible docker_wait"}
 
 step() {  # step NAME COMMAND... ; a non-pytest step counts as one test
   local name=$1; shift
@@ -78,6 +80,21 @@ run_images() {  # the Docker engine and the lab images, once for all the docker 
   echo "$out"
 }
 IMAGES_PID=
+DOCKER_PID=
+
+run_docker_lab() {  # the images, then each Docker scenario (its output goes to docker.out)
+  local s
+  step images run_images
+  # shellcheck disable=SC1090,SC1091
+  [ -f "$REPORTS/images.env" ] && eval "$(cat "$REPORTS/images.env")"
+  for s in $DOCKER_STEPS; do
+    if [ "$(cat "$REPORTS/images.status")" = pass ]; then
+      step "$s" bash scripts/molecule.sh "${s#molecule_}"
+    else
+      echo "fail" >"$REPORTS/$s.status"; echo "the lab images were not built" >"$REPORTS/$s.log"
+    fi
+  done
+}
 
 run_gs_units() {  # glance_store's own S3 unit tests of each release, with the extension active; side by side
   local v pids=()
@@ -127,6 +144,7 @@ for s in $STEPS; do
     consumers) pytest_step consumers "$CACHE/venv-consumers/bin/python" tests/functional/consumers ;;
     osa) pytest_step osa "$CACHE/venv-osa/bin/python" tests/functional/osa ;;
     kolla_build) pytest_step kolla_build "$CACHE/venv-kolla/bin/python" tests/functional/kolla_build ;;
+    kolla_ansible) pytest_step kolla_ansible "$CACHE/venv-kolla-ansible/bin/python" tests/functional/kolla_ansible ;;
     lab_images) pytest_step lab_images "$TOOLS/python" tests/functional/lab_images ;;
     images_start) (step images run_images >"$REPORTS/images.out" 2>&1) & IMAGES_PID=$! ;;
     images)
@@ -134,6 +152,10 @@ for s in $STEPS; do
       cat "$REPORTS/images.log"
       # shellcheck disable=SC1090,SC1091
       [ -f "$REPORTS/images.env" ] && eval "$(cat "$REPORTS/images.env")" ;;
+    docker_start) (run_docker_lab >"$REPORTS/docker.out" 2>&1) & DOCKER_PID=$! ;;
+    docker_wait)
+      if [ -n "$DOCKER_PID" ]; then wait "$DOCKER_PID"; else run_docker_lab >"$REPORTS/docker.out" 2>&1; fi
+      cat "$REPORTS/docker.out" ;;
     molecule_*) step "$s" bash scripts/molecule.sh "${s#molecule_}" ;;
   esac
 done

@@ -241,6 +241,17 @@ def _summary(name, effect):
     return 'store %s uses proxy %s://%s%s:%s' % (name, effect.get('scheme'), user, effect.get('host'), effect.get('port'))
 
 
+def _at_risk(processes, stores):
+    """What processes without the extension do with the inventory's proxied stores, naming each store."""
+    unhooked = [str(proc['pid']) for proc in processes if proc.get('evidence') == 'none']
+    wanted = [s for s in stores or [] if s.get('proxied')]
+    if not unhooked or not wanted:
+        return ''
+    return (' Without the extension glance_store\'s S3 driver ignores the proxy options: in pid %s, %s.'
+            % (', '.join(unhooked), ', '.join('store %s goes to S3 without proxy %s' % (
+                s['name'], _summary(s['name'], s).split(' uses proxy ', 1)[1]) for s in wanted)))
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -303,8 +314,9 @@ def main():
         time.sleep(1)
     if failures:
         result['stage'] = 'config' if all(f.startswith('stage config') for f in failures) else 'runtime'
-        module.fail_json(msg='The running glance-api does not prove the intended proxies (root pid %s, runtime_dir %s): %s'
-                         % (result['root_pid'], p['runtime_dir'], ' '.join(failures)),
+        msg = 'The running glance-api does not prove the intended proxies (root pid %s, runtime_dir %s): %s' % (
+            result['root_pid'], p['runtime_dir'], ' '.join(failures))
+        module.fail_json(msg=msg + _at_risk(processes, p['stores']),
                          **dict((k, v) for k, v in result.items() if k != 'msg'))
     if p['native_driver']:
         result['msg'] = ('%d glance-api processes checked (pid %s and its descendants): each runs the native glance_store'

@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 
 import pytest
 import testinfra
@@ -277,3 +278,37 @@ def test_runtime_check_from_the_host_proves_every_process_in_the_container(tmp_p
     assert all(p['nspid'] != p['pid'] for p in workers)  # matched through the container's pid namespace
     for want in intent:
         assert result['stores'][want['name']]['user'] == want['user']
+
+
+def test_check_playbook_from_the_host_the_kolla_way(tmp_path):
+    # The live check as the role prints it for kolla: glance-api found in its container from the host, and the
+    # store checks run by Glance's own Python inside the container (`docker exec -i`; the host has no boto3).
+    # No scratch file is left behind on the host.
+    before = set(os.listdir(tempfile.gettempdir()))
+    extra = tmp_path / 'vars.json'
+    extra.write_text(json.dumps({
+        'glance_s3_proxy_hosts': 'localhost', 'glance_s3_proxy_become': False,
+        'glance_s3_proxy_container': 'gs3p-glance', 'glance_s3_proxy_config_file': '/etc/glance/glance-api.conf',
+        'glance_s3_proxy_container_python': '/opt/glance/bin/python',
+        'glance_s3_proxy_stores': STORES, 'glance_s3_proxy_proxy': VARS['glance_s3_proxy_proxy'],
+        'glance_s3_proxy_store_mode': VARS.get('glance_s3_proxy_store_mode', 'multi'),
+        'lab_s3_access_key': LAB['lab_s3_access_key'], 'lab_s3_secret_key': LAB['lab_s3_secret_key'],
+        'lab_proxy_users': LAB['lab_proxy_users']}))
+    # The host's interpreter from the inventory, as on a kolla host: an extra var would also win over the task's.
+    inventory = tmp_path / 'inventory'
+    inventory.write_text('localhost ansible_connection=local ansible_python_interpreter=%s\n' % sys.executable)
+    run = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', str(inventory),
+                          '-e', '@%s' % extra, 'glancestore.s3proxy.check'], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, universal_newlines=True, check=False)
+    assert not [n for n in set(os.listdir(tempfile.gettempdir())) - before if n.endswith('-glance-s3proxy')]
+    if FAILURE:
+        # The extension was never installed: the check fails on the running processes, before any store check.
+        assert run.returncode != 0, run.stdout
+        assert 'Prove that every running glance-api process uses the proxies' in run.stdout.split('fatal:')[0]
+        return
+    assert run.returncode == 0, run.stdout
+    report = run.stdout[run.stdout.index('TASK [Report]'):]
+    for store in ([STORES[0]] if LEGACY else STORES):
+        assert proxy_user(store) in report, report
+    for store in STORES:
+        assert proxy_password(store) not in run.stdout

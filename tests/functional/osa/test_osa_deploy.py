@@ -215,6 +215,17 @@ def unsafe(text):
     return '!unsafe ' + json.dumps(text)  # a JSON string is a YAML double-quoted scalar
 
 
+def yaml_flow(value):
+    """``value`` as a YAML flow node: strings !unsafe (at any depth), mappings and lists as flow collections."""
+    if isinstance(value, str):
+        return unsafe(value)
+    if isinstance(value, dict):
+        return '{%s}' % ', '.join('%s: %s' % (k, yaml_flow(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return '[%s]' % ', '.join(yaml_flow(v) for v in value)
+    return json.dumps(value)
+
+
 def env_for(home, extra=None):
     run_env = {k: v for k, v in os.environ.items() if not k.startswith('ANSIBLE_') and 'proxy' not in k.lower()}
     run_env.update({
@@ -261,8 +272,16 @@ class Site:
 
     # the role ------------------------------------------------------------------------------------------------
 
-    def write_role_vars(self, stores, proxy_password='pw', other_backends=(), extra=None):
-        """The role's variables as an operator keeps them: secrets !unsafe (or vaulted)."""
+    def write_role_vars(self, stores, proxy_password='pw', other_backends=(), extra=None, proxy=None,
+                        name='role-vars.yml'):
+        """The role's variables as an operator keeps them: secrets !unsafe (or vaulted).
+
+        ``proxy``: the role-wide proxy's host, port and user (default proxy.example.com:3128, glance-s3).
+        ``name``: the file under tmp (run_role reads role-vars.yml). Returns its path.
+        """
+        proxy = dict(proxy or {'host': 'proxy.example.com', 'port': 3128, 'user': 'glance-s3'})
+        proxy = dict({'enabled': True}, **proxy)
+        proxy['password'] = proxy_password
         lines = ['glance_s3_proxy_deployment_style: openstack_ansible',
                  'glance_s3_proxy_preflight: false',
                  'glance_s3_proxy_restart_method: none',
@@ -271,15 +290,15 @@ class Site:
                  # the deploy-host wheel directory of the role before 1.2.1 (kept in tmp when run against it)
                  'glance_s3_proxy_osa_wheel_dir: %s' % json.dumps(str(self.config_dir / 'glance-store-s3proxy')),
                  'glance_s3_proxy_other_backends: %s' % json.dumps(list(other_backends)),
-                 'glance_s3_proxy_proxy: {enabled: true, host: proxy.example.com, port: 3128, user: glance-s3,'
-                 ' password: %s}' % unsafe(proxy_password),
+                 'glance_s3_proxy_proxy: %s' % yaml_flow(proxy),
                  'glance_s3_proxy_stores:']
         for store in stores:
-            lines.append('  - {%s}' % ', '.join(
-                '%s: %s' % (k, unsafe(v) if isinstance(v, str) else json.dumps(v)) for k, v in store.items()))
+            lines.append('  - %s' % yaml_flow(store))
         for key, value in (extra or {}).items():
             lines.append('%s: %s' % (key, json.dumps(value)))
-        (self.tmp / 'role-vars.yml').write_text('\n'.join(lines) + '\n')
+        path = self.tmp / name
+        path.write_text('\n'.join(lines) + '\n')
+        return path
 
     def run_role(self, check=False, bin_dir=TOOLS_BIN, repo_hosts=('repo1',)):
         """ansible-playbook against the deploy host (local), with OSA's repo_all group when ``repo_hosts``."""
@@ -293,8 +312,8 @@ class Site:
         inventory.write_text(text)
         play = self.tmp / 'role-play.yml'
         play.write_text(ROLE_PLAY)
-        cmd = [os.path.join(bin_dir, 'ansible-playbook'), '-i', str(inventory), '-e', '@%s' % (self.tmp / 'role-vars.yml'),
-               str(play)]
+        cmd = [os.path.join(bin_dir, 'ansible-playbook'), '-i', str(inventory),
+               '-e', '@%s' % (self.tmp / 'role-vars.yml'), str(play)]
         if check:
             cmd.append('--check')
         return run(cmd, env_for(self.home))
@@ -466,7 +485,8 @@ def test_osa_default_stores_stay_beside_the_s3_stores(site, swift):
     read = oslo_read(conf, [('fast', 's3_store_host'), ('second', 's3_store_bucket')])
     assert read['enabled_backends'] == ['fast:s3', '%s:%s' % (kept, kept), 'http:http', 'cinder:cinder', 'second:s3']
     assert read['default_backend'] == 'fast'
-    assert read[('fast', 's3_store_host')] == 'https://s3.example.com' and read[('second', 's3_store_bucket')] == 'glance-b'
+    assert read[('fast', 's3_store_host')] == 'https://s3.example.com'
+    assert read[('second', 's3_store_bucket')] == 'glance-b'
     text = conf.read_text()
     # os_glance writes its own sections for its stores (they carry no config of ours)
     if swift:
@@ -493,6 +513,16 @@ def test_other_backend_named_like_an_osa_store_of_another_type_stops(site):
     proc = site.run_role()
     assert proc.returncode != 0
     assert 'glance_s3_proxy_other_backends[0] names cinder with type file' in proc.stdout, proc.stdout
+    assert not site.own_file.exists()
+
+
+def test_legacy_mode_stops_the_role_before_any_change(site):
+    """os_glance always writes enabled_backends, so Glance would ignore legacy mode's [glance_store] options."""
+    site.write_role_vars([FAST], extra={'glance_s3_proxy_store_mode': 'legacy'})
+    proc = site.run_role()
+    assert proc.returncode != 0
+    assert 'glance_s3_proxy_store_mode is legacy while glance_s3_proxy_deployment_style is openstack_ansible' \
+        in proc.stdout and 'nothing was changed' in proc.stdout, proc.stdout
     assert not site.own_file.exists()
 
 
@@ -584,8 +614,8 @@ def test_values_descriptions_and_weights_reach_oslo_config_exactly(site, role_bi
     assert os.path.exists(os.path.join(TOOLS_BIN, 'ansible-playbook')), 'no .cache/venv-tools: run scripts/bootstrap.sh'
     marker = site.tmp / 'pwned'
     values = secrets(marker)
-    fast = dict(FAST, secret_key=values[('fast', 's3_store_secret_key')], description=values[('fast', 'store_description')],
-                weight=100)
+    fast = dict(FAST, secret_key=values[('fast', 's3_store_secret_key')],
+                description=values[('fast', 'store_description')], weight=100)
     second = dict(SECOND, secret_key=values[('second', 's3_store_secret_key')],
                   description=values[('second', 'store_description')], weight=5)
     site.write_role_vars([fast, second], proxy_password=values[('fast', 's3_store_proxy_password')])
