@@ -11,6 +11,8 @@ __metaclass__ = type
 import configparser
 import re
 
+import yaml
+
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
 
@@ -342,50 +344,139 @@ def store_options(store, multi=True, consumer='oslo'):
 
 # kolla-ansible's own backends: ansible/roles/glance/defaults/main.yml (glance_backends, glance_ceph_backends)
 # and ansible/group_vars/all/glance.yml (glance_backend_file), kolla-ansible 20.0.0 to 23.0.0.
+# The line the role writes into its kolla-ansible override (templates/glance-api-s3-proxy.conf.j2).
+OWN_MARKER = '# Glance S3 stores behind HTTP proxies (glancestore.s3proxy).'
 KOLLA_FLAGS = ('glance_backend_ceph', 'glance_backend_s3', 'glance_backend_file', 'enable_cinder',
                'glance_file_datadir_volume')
 
 
+# What kolla-ansible's "| bool" (ansible-core's bool filter) accepts without coercing: anything else
+# is coerced (to False, mostly) with only a deprecation warning, so the role refuses it.
+_KOLLA_TRUE = ('yes', 'on', 'true', '1')
+_KOLLA_FALSE = ('no', 'off', 'false', '0')
+
+
+def _kolla_bool(value):
+    """kolla-ansible's reading of ``value`` (``| bool``), or None when ansible-core would only coerce it."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        if value.lower() in _KOLLA_TRUE:
+            return True
+        if value.lower() in _KOLLA_FALSE:
+            return False
+    return None
+
+
 def _kolla_flag(kolla_globals, key, default, where, problems):
     value = kolla_globals.get(key, default)
+    if value == OPAQUE:
+        problems.append('%s in %s is encrypted (!vault) or !unsafe: the role cannot tell which Glance backends'
+                        ' kolla-ansible enables. Write a literal yes or no there.' % (key, where))
+        return bool(default)
     if isinstance(value, str) and ('{{' in value or '{%' in value):
         problems.append('%s in %s is a template (%s): the role cannot tell which Glance backends kolla-ansible enables.'
                         ' Write a literal yes or no there.' % (key, where, value))
         return bool(default)
-    try:
-        return boolean(value, strict=True)
-    except TypeError:
-        problems.append('%s in %s must be yes or no, got %r.' % (key, where, value))
+    result = _kolla_bool(value)
+    if result is None:
+        problems.append('%s in %s must be yes or no (what kolla-ansible\'s "| bool" reads), got a %s.'
+                        % (key, where, type(value).__name__))
         return bool(default)
+    return result
+
+
+def _oslo_group(name):
+    """A section name as oslo.config looks it up: DEFAULT as written, every other in lower case."""
+    return name if name == 'DEFAULT' else name.lower()
 
 
 def _kolla_override_problems(overrides, own, names):
     """Problems with kolla-ansible's glance-api.conf overrides (path: text): the role's own file written by
-    someone else, and per-host files, merged after it, that set the role's stores or choose the stores."""
+    someone else, and per-host files, merged after it, that set the role's stores or choose the stores.
+
+    Lines are read as kolla-ansible's merge_configs reads them (oslo.config's iniparser): a header starts in
+    column 0; a line that starts with whitespace continues the value above; an assignment before any header
+    goes to merge_configs' orphan section, which is written at the end of the merged file, that is into the
+    role's last store section."""
     problems = []
     wanted = set(n.lower() for n in names)
     for path, text in sorted((overrides or {}).items()):
         if path == own:
-            if 'glancestore.s3proxy' not in text:
+            if OWN_MARKER not in text:
                 problems.append('%s exists and was not written by this role: kolla-ansible merges only this one file'
                                 ' there. Move its settings to %s/glance.conf (merged just before it), then run again.'
                                 % (path, path.rsplit('/', 2)[0]))
             continue
-        found, current = [], 'DEFAULT'
+        found, current = [], None
+        if '{{' in text or '{%' in text:
+            found.append('Jinja (merge_configs renders it first, so the role cannot tell what it sets)')
         for line in re.split(r'\r\n|\r|\n', text):
-            header = re.match(r'^\s*\[([^\]]*)\]', line)
-            if header:
-                current = header.group(1).strip()
-                if current.lower() in wanted:
-                    found.append('[%s]' % current)
+            line = line.rstrip()
+            if not line or line[0] in ' \t#;':
+                continue  # blank, continuation or comment
+            if line.startswith('['):
+                if line.endswith(']'):
+                    current = _oslo_group(line[1:-1])
+                    if current in wanted:
+                        found.append('[%s]' % line[1:-1])
                 continue
-            key = re.match(r'^\s*([A-Za-z0-9_.-]+)\s*[=:]', line)
-            if key and (current, key.group(1)) in (('DEFAULT', 'enabled_backends'), ('glance_store', 'default_backend')):
-                found.append('[%s] %s' % (current, key.group(1)))
+            key = re.split(r'[=:]', line, 1)[0].strip()
+            if current is None:
+                found.append('%s before any [section] (merge_configs writes it into the last section of the merged'
+                             ' file, a store of the role)' % key)
+            elif (current, key) in (('DEFAULT', 'enabled_backends'), ('glance_store', 'default_backend')):
+                found.append('[%s] %s' % (current, key))
         if found:
             problems.append('%s is merged after the role\'s file and sets %s: it would override the S3 stores on that'
                             ' host. Remove those settings from it.' % (path, ', '.join(sorted(set(found)))))
     return problems
+
+
+class _GlobalsLoader(yaml.SafeLoader):
+    """YAML as kolla-ansible's -e @FILE reads it, for the role's few flags: !vault and !unsafe values are
+    opaque (never decrypted, never shown)."""
+
+
+# What a !vault or !unsafe value reads as: plain data, so that the result can be a fact; never decrypted.
+OPAQUE = '<!vault or !unsafe value, not read by glancestore.s3proxy>'
+
+
+def _opaque(loader, node):
+    return OPAQUE
+
+
+_GlobalsLoader.add_constructor('!vault', _opaque)
+_GlobalsLoader.add_constructor('!unsafe', _opaque)
+
+
+def kolla_globals_vars(files):
+    """The variables of globals.yml and globals.d/*.yml in kolla-ansible's order (later wins), from
+    [[path, text], ...]; problems name the file and a line, never a value."""
+    merged, problems = {}, []
+    for path, text in files:
+        if text.lstrip().startswith('$ANSIBLE_VAULT;'):
+            problems.append('%s is encrypted with ansible-vault: the role cannot read the Glance flags in it. Keep'
+                            ' glance_backend_*, enable_cinder and glance_ceph_backends in a file that is not'
+                            ' encrypted (encrypt single values with !vault instead).' % path)
+            continue
+        try:
+            data = yaml.load(text, Loader=_GlobalsLoader)  # noqa: S506 - SafeLoader subclass
+        except yaml.YAMLError as e:
+            mark = getattr(e, 'problem_mark', None)
+            problems.append('%s is not valid YAML (line %s): kolla-ansible cannot read it either.'
+                            % (path, mark.line + 1 if mark else '?'))
+            continue
+        if data is None:
+            continue
+        if not isinstance(data, dict):
+            problems.append('%s must hold a YAML mapping of kolla-ansible variables, got a %s.'
+                            % (path, type(data).__name__))
+            continue
+        merged.update(data)
+    return {'vars': merged, 'problems': problems}
 
 
 def kolla_backends(kolla_globals, stores, where='globals.yml', overrides=None, own=None):
@@ -406,29 +497,44 @@ def kolla_backends(kolla_globals, stores, where='globals.yml', overrides=None, o
     backends += [('file', 'file')] if file_store else []
     backends += [('http', 'http')] + ([('cinder', 'cinder')] if cinder else [])
     if ceph:
-        ceph_backends = kolla_globals.get('glance_ceph_backends', [{'name': 'rbd', 'type': 'rbd'}])
+        ceph_backends = kolla_globals.get('glance_ceph_backends', [{'name': 'rbd', 'type': 'rbd', 'enabled': True}])
         if not isinstance(ceph_backends, list) or not all(isinstance(b, dict) and b.get('name') for b in ceph_backends):
             problems.append('glance_ceph_backends in %s must be a list of backends with a name.' % where)
             ceph_backends = []
         for backend in ceph_backends:
-            enabled = backend.get('enabled', True)
+            # kolla: selectattr('enabled', 'equalto', true); an entry without 'enabled', or with "yes", is off.
+            enabled = backend.get('enabled')
             templated = isinstance(enabled, str) and '{{' in enabled
-            if templated or boolean(enabled, strict=False):
+            if templated or enabled is True or (isinstance(enabled, int) and enabled == 1):
                 backends.append((str(backend['name']), str(backend.get('type', 'rbd'))))
     names = [s['name'] for s in stores]
-    problems += _kolla_override_problems(overrides, own, names)
+    problems += _kolla_override_problems(
+        dict((p, t) for p, t in (overrides or {}).items() if not p.endswith(('/global.conf', '/glance.conf'))),
+        own, names)
+    # global.conf and glance.conf are merged before the role's file, key by key: their enabled_backends
+    # replaces kolla's, and the role's must keep it; what they set in a store's section stays.
+    wanted = set(n.lower() for n in names)
+    for path in sorted((p for p in (overrides or {}) if p.endswith(('/global.conf', '/glance.conf'))),
+                       key=lambda p: p.endswith('/glance.conf')):  # kolla: global.conf, then glance.conf
+        text = overrides[path]
+        value = conf_value(text, 'DEFAULT', 'enabled_backends', None)
+        if value is not None:
+            backends = list(backend_entries(value))
+        for section in re.findall(r'(?m)^\[([^\]\r\n]*)\]\s*$', text):
+            if _oslo_group(section) in wanted:
+                warnings.append('%s sets options in [%s], a store of the role: those the role does not write'
+                                ' (proxy user, CA files, region, retries) stay in glance-api.conf.' % (path, section))
     for name, kind in backends:
-        if name in names and not (name == 's3' and kind == 's3'):
+        if name in names:
             problems.append('glance_s3_proxy_stores: store %s is kolla-ansible\'s own %s backend (enabled by %s):'
                             ' give the S3 store another name.' % (name, kind, where))
-    if s3 and 's3' not in names:
+    if s3:
+        # The role cannot take over kolla's [s3]: a store named s3 is refused by the role's validation
+        # (a glance_store driver name), so the only way out is kolla's flag.
         problems.append('glance_backend_s3 is true in %s: kolla-ansible renders its own [s3] store, which would reach'
-                        ' S3 without a proxy. Either name one of glance_s3_proxy_stores s3 (the role\'s options then'
-                        ' replace kolla\'s in [s3]), or set glance_backend_s3: "no" there.' % where)
-    elif s3:
-        warnings.append('glance_backend_s3 is true in %s: the role\'s store s3 replaces every option of kolla-ansible\'s'
-                        ' [s3]. kolla-ansible\'s prechecks still require glance_backend_s3_url, _bucket, _access_key'
-                        ' and _secret_key: give them the same endpoint, bucket and keys.' % where)
+                        ' S3 without a proxy. Set glance_backend_s3: "no" there and give the S3 stores to the role'
+                        ' (images already in kolla\'s s3 store keep locations of store s3: migrate them first).'
+                        % where)
     datadir = kolla_globals.get('glance_file_datadir_volume', 'glance')
     if file_store and datadir == 'glance':
         warnings.append('glance_backend_file is true in %s (kolla-ansible\'s default without ceph or s3): kolla-ansible'
@@ -446,6 +552,7 @@ class FilterModule(object):
             'glance_s3_proxy_problems': problems,
             'glance_s3_proxy_enabled_backends': enabled_backends,
             'glance_s3_proxy_kolla_backends': kolla_backends,
+            'glance_s3_proxy_kolla_globals_vars': kolla_globals_vars,
             'glance_s3_proxy_ca_files': ca_files,
             'glance_s3_proxy_conf_value': conf_value,
             'glance_s3_proxy_store_options': store_options,

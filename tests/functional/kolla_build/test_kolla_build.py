@@ -84,7 +84,9 @@ RUN echo operator-openstack-base-footer
 OUR_FOOTER = [
     'ADD additions-archive /',
     "RUN /var/lib/kolla/venv/bin/pip install --no-index --no-deps $(find /additions -name '%s' | head -n 1)" % WHEEL,
-    '&& /var/lib/kolla/venv/bin/python -m glance_store_s3proxy --status',
+    '&& GLANCE_STORE_S3PROXY_RUNTIME_DIR=/tmp/glance-store-s3proxy-build /var/lib/kolla/venv/bin/python -m'
+    ' glance_store_s3proxy --status',
+    '&& rm -rf /tmp/glance-store-s3proxy-build',
 ]
 
 STORE_VARS = {
@@ -384,13 +386,15 @@ def kolla_tree(root, owner=None, globals_text=None):
 
 
 def test_the_override_follows_the_owner_of_etc_kolla_and_kollas_backends_stay():
-    """K4, K5, K6, K8: the deploying user owns /etc/kolla, so the role's override is theirs (0640) and in a
-    directory only they read; enabled_backends keeps kolla's own backends; the steps pull before reconfigure
-    and warn that glance_backend_file keeps glance-api on one host."""
+    """K4, K5, K8: the deploying user owns /etc/kolla, so the role's override is theirs (0640) and in a
+    directory only they read; enabled_backends keeps kolla's own backends (globals.yml, then globals.d);
+    the steps pull before reconfigure."""
     root = make_root('kolla-ansible-owner-')
     try:
         user = ensure_user('kollabuild')
         kolla = kolla_tree(root, user, 'enable_cinder: "yes"\n')
+        # kolla-ansible reads globals.d after globals.yml: ceph there turns kolla's file store off.
+        write(os.path.join(kolla, 'globals.d', 'storage.yml'), 'glance_backend_ceph: yes\n')
         run, steps = converge(root, role_vars(root))
         assert run.rc == 0, run.output[-4000:]
         override = os.path.join(kolla, 'config', 'glance', 'glance-api.conf')
@@ -400,8 +404,8 @@ def test_the_override_follows_the_owner_of_etc_kolla_and_kollas_backends_stay():
             assert (pwd.getpwuid(st.st_uid).pw_name, stat.S_IMODE(st.st_mode)) == (user, mode), path
         with open(override) as f:
             text = f.read()
-        assert 'enabled_backends = file:file, http:http, cinder:cinder, fast:s3\n' in text
-        assert any('glance_api_hosts' in line and line.startswith('WARNING') for line in steps), steps
+        assert 'enabled_backends = file:file, http:http, cinder:cinder, rbd:rbd, fast:s3\n' in text
+        assert not any('glance_api_hosts' in line for line in steps), steps  # ceph: glance-api on every host
         pull = steps.index('   kolla-ansible pull -i INVENTORY -t glance')
         assert steps.index('   kolla-ansible reconfigure -i INVENTORY -t glance') > pull
         # A second run changes nothing, and leaves the directories as they are.
@@ -428,6 +432,37 @@ def test_an_existing_glance_directory_is_left_as_it_is():
         shutil.rmtree(root, ignore_errors=True)
 
 
+def test_the_file_backend_on_one_host_is_a_warning():
+    """K6: with kolla's defaults (file store on kolla's glance volume), glance-api runs on one host only."""
+    root = make_root('kolla-ansible-file-')
+    try:
+        kolla_tree(root, globals_text='kolla_base_distro: debian\n')
+        run, steps = converge(root, role_vars(root))
+        assert run.rc == 0, run.output[-4000:]
+        assert any('glance_api_hosts' in line and line.startswith('WARNING') for line in steps), steps
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_a_glance_directory_kolla_ansibles_user_cannot_enter_stops_the_role():
+    """K4: the override would be skipped by merge_configs without a word; the role says so instead."""
+    root = make_root('kolla-ansible-unreachable-')
+    try:
+        user = ensure_user('kollabuild')
+        kolla = kolla_tree(root, user, 'glance_backend_file: "no"\n')
+        write(os.path.join(kolla, 'passwords.yml'), 'database_password: x\n', mode=0o640)
+        shutil.chown(os.path.join(kolla, 'passwords.yml'), user, user)
+        os.makedirs(os.path.join(kolla, 'config', 'glance'))
+        os.chmod(os.path.join(kolla, 'config', 'glance'), 0o700)  # root's
+        run, _steps = converge(root, role_vars(root))
+        assert run.rc != 0
+        assert 'kollabuild' in run.output and 'cannot enter' in run.output and 'nothing was changed' in run.output, \
+            run.output[-3000:]
+        assert os.listdir(os.path.join(kolla, 'config', 'glance')) == []
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 REFUSALS = {
     'legacy': ({'glance_s3_proxy_store_mode': 'legacy'}, None, None,
                'glance_s3_proxy_store_mode is legacy while glance_s3_proxy_deployment_style is kolla'),
@@ -436,6 +471,11 @@ REFUSALS = {
                         'is merged after the role'),
     'kolla s3 store': ({}, 'glance_backend_s3: "yes"\n', None, 'would reach S3 without a proxy'),
     'templated flag': ({}, 'enable_cinder: "{{ enable_openstack_core }}"\n', None, 'enable_cinder in'),
+    'vaulted flag': ({}, 'enable_cinder: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  6162\n', None, 'encrypted (!vault)'),
+    'not yes or no': ({}, 'glance_backend_ceph: "y"\n', None, 'must be yes or no'),
+    'orphan option': ({}, None, ('node1/glance-api.conf', 's3_store_enable_proxy = false\n[DEFAULT]\ndebug = true\n'),
+                      'before any [section]'),
+    'build dir is kolla': ({'glance_s3_proxy_kolla_build_dir': '/etc/kolla'}, None, None, 'a directory of its own'),
 }
 
 

@@ -2,14 +2,13 @@
 
 What is real:
 - The role (ansible-playbook, deployment style kolla, with an operator's kolla-build.conf, as the ``plain``
-  fixture of test_kolla_build.py) writes its kolla-build files, and the kolla-build command it prints runs with
-  kolla-build 23.0.0 (.cache/venv-kolla, ``--template-only``) to render glance-api's Dockerfile.
+  fixture of test_kolla_build.py) writes its kolla-build files; the kolla-build command it prints is the one
+  test_kolla_build.py runs with kolla-build 23.0.0 (.cache/venv-kolla, ``--template-only``).
 - The steps come from that Dockerfile: the instructions from ``ADD additions-archive /`` through the
   ``RUN ... --status`` instruction, continuation lines joined as Docker joins them. No command is written here.
 - The build context: kolla's own code (KollaWorker, then BuildTask.builder, with the same command line) makes
-  glance-api's ``additions-archive`` from the ``[glance-api-additions-s3proxy]`` section of the role's
-  kolla-build.conf, and stops where kolla hands the context to the container engine. Its Dockerfile is
-  kolla-build's, byte for byte.
+  glance-api's Dockerfile and ``additions-archive`` from the ``[glance-api-additions-s3proxy]`` section of the
+  role's kolla-build.conf, and stops where kolla hands the context to the container engine.
 - ADD: the archive, a local tar, is unpacked at the ADD destination (``tar -xf ARCHIVE -C /``), as Docker does.
 - RUN: the rendered command runs with ``/bin/sh -c``, as root, with kolla's image PATH (the kolla venv first),
   against a kolla-style venv at /var/lib/kolla/venv: it exits 0 and says ``active`` for glance_store 5.7.0.
@@ -60,7 +59,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 # pylint: disable=wrong-import-position
-from test_kolla_build import (KOLLA_BIN, ROOT, WHEEL, converge, kolla_build, make_root,  # noqa: E402
+from test_kolla_build import (KOLLA_BIN, ROOT, WHEEL, converge, make_root,  # noqa: E402
                               operator_files, printed_command, role_vars)
 from lab.glance_api import ADMIN_HEADERS, GlanceApi, base_conf  # noqa: E402
 from lab.image_roundtrip import http, store_image  # noqa: E402
@@ -315,9 +314,7 @@ def image():
         run, steps = converge(root, variables)
         assert run.rc == 0, run.output[-4000:]
         argv = printed_command(steps)
-        rc, log, dockerfile = kolla_build(argv, os.path.join(root, 'work'))
-        assert rc == 0 and dockerfile is not None, log[-4000:]
-
+        # kolla's own build code for the printed command (test_kolla_build.py renders it with kolla-build itself).
         proc = subprocess.run([os.path.join(KOLLA_BIN, 'python'), '-c', KOLLA_CONTEXT] + argv[1:]
                               + ['--template-only', '--work-dir', os.path.join(root, 'context')],  # no engine daemon
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=300,
@@ -327,7 +324,7 @@ def image():
         assert len(built['contexts']) == 1, (built, proc.stderr[-4000:])
         context = built['contexts'][0]
         with open(os.path.join(context, 'Dockerfile')) as f:
-            assert f.read() == dockerfile
+            dockerfile = f.read()
         yield {'dockerfile': dockerfile, 'steps': footer_steps(dockerfile), 'context': context,
                'additions': additions_location(variables['glance_s3_proxy_kolla_build_dir'])}
     finally:
@@ -436,6 +433,9 @@ def test_the_rendered_run_line_installs_the_extension_in_the_kolla_venv(namespac
     site = glob.glob(namespace.host_path(KOLLA_VENV + '/lib/python3*/site-packages'))[0]
     assert os.path.isfile(os.path.join(site, 'glance_store_s3proxy.pth'))
     assert os.path.isdir(os.path.join(site, 'glance_store_s3proxy-1.2.0.dist-info'))
+    # The build's own --status leaves no record in the image's /var/lib/glance (kolla's glance volume is filled
+    # from it, and a root-owned record directory would stop glance-api from writing its own).
+    assert not os.path.exists(namespace.host_path('/var/lib/glance/glance-store-s3proxy'))
 
 
 def test_glance_api_from_the_kolla_venv_stores_through_the_proxy(lab, namespace, glance, image_file):

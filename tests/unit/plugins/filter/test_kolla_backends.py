@@ -49,10 +49,10 @@ def test_kollas_own_s3_store_without_the_role_would_go_direct():
     assert '/etc/kolla/globals.yml' in out['problems'][0]
 
 
-def test_kollas_own_s3_store_taken_over_by_a_store_named_s3_warns_about_prechecks():
+def test_kollas_own_s3_store_is_refused_even_for_a_store_named_s3():
+    # The role cannot take kolla's [s3] over (a store named s3 is refused by the role's own validation).
     out = kolla_backends({'glance_backend_s3': True}, [{'name': 's3'}])
-    assert out['problems'] == []
-    assert any('glance_backend_s3_url' in w for w in out['warnings'])
+    assert any('glance_backend_s3: "no"' in p for p in out['problems']), out
 
 
 @pytest.mark.parametrize('name, kolla_globals', [('http', {}), ('file', {}), ('cinder', {'enable_cinder': 'yes'}),
@@ -84,8 +84,13 @@ def test_an_override_not_written_by_the_role_is_not_taken_over():
 @pytest.mark.parametrize('text, needle', [
     ('[FAST]\ns3_store_enable_proxy = false\n', '[FAST]'),
     ('[DEFAULT]\nenabled_backends = fast:file\n', '[DEFAULT] enabled_backends'),
-    ('[glance_store]\r  default_backend=second\r', '[glance_store] default_backend'),
-    ('debug = true\nenabled_backends: fast:s3\n', '[DEFAULT] enabled_backends'),
+    ('[glance_store]\r\ndefault_backend=second\r\n', '[glance_store] default_backend'),
+    ('[GLANCE_STORE]\ndefault_backend = second\n', '[glance_store] default_backend'),
+    # merge_configs writes keys before any section at the end of the merged file: into the last store
+    ('s3_store_enable_proxy = false\n', 's3_store_enable_proxy before any [section]'),
+    # an indented line continues the value above it: this enabled_backends is in [DEFAULT]
+    ('[DEFAULT]\nnote = a\n [other]\nenabled_backends = http:http\n', '[DEFAULT] enabled_backends'),
+    ('[{{ "fast" }}]\ns3_store_enable_proxy = false\n', 'Jinja'),
 ])
 def test_a_later_per_host_file_that_touches_the_stores_is_refused(text, needle):
     host_file = '/etc/kolla/config/glance/node1/glance-api.conf'
@@ -93,7 +98,35 @@ def test_a_later_per_host_file_that_touches_the_stores_is_refused(text, needle):
     assert len(out['problems']) == 1 and host_file in out['problems'][0] and needle in out['problems'][0], out
 
 
+@pytest.mark.parametrize('text', [
+    '[ fast ]\ns3_store_enable_proxy = false\n',  # section " fast ": not the store for oslo.config
+    '[default]\nenabled_backends = http:http\n',  # oslo.config's DEFAULT is upper case only
+])
+def test_a_per_host_file_that_oslo_config_reads_elsewhere_is_fine(text):
+    out = kolla_backends({}, STORES, overrides={'/etc/kolla/config/glance/node1/glance-api.conf': text}, own=OWN)
+    assert out['problems'] == []
+
+
 def test_a_per_host_file_with_other_settings_is_fine():
     text = '[DEFAULT]\ndebug = true\n[oslo_middleware]\nenable_proxy_headers_parsing = true\n[fastx]\na = b\n'
     out = kolla_backends({}, STORES, overrides={'/etc/kolla/config/glance/node1/glance-api.conf': text}, own=OWN)
     assert out['problems'] == []
+
+
+def test_global_and_glance_conf_enabled_backends_are_kept_in_kollas_order():
+    out = kolla_backends({}, STORES, overrides={
+        '/etc/kolla/config/global.conf': '[DEFAULT]\nenabled_backends = http:http, vmware:vmware\n',
+        '/etc/kolla/config/glance.conf': '[DEFAULT]\nenabled_backends = http:http, swift:swift\n[FAST]\nx = 1\n',
+        OWN: '# Glance S3 stores behind HTTP proxies (glancestore.s3proxy).\n'}, own=OWN)
+    assert out['enabled_backends'] == 'http:http, swift:swift' and out['problems'] == []
+    assert any('[FAST]' in w for w in out['warnings'])
+
+
+@pytest.mark.parametrize('value', ['y', 't', ' yes', 1.0, None])
+def test_a_flag_kolla_only_coerces_is_refused(value):
+    assert kolla_backends({'glance_backend_ceph': value}, STORES)['problems']
+
+
+def test_a_ceph_backend_kolla_leaves_off_is_not_enabled():
+    ceph = [{'name': 'rbd', 'type': 'rbd', 'enabled': 'yes'}, {'name': 'rbd2', 'type': 'rbd'}]
+    assert kolla_backends({'glance_backend_ceph': True, 'glance_ceph_backends': ceph}, STORES)['enabled_backends'] == 'http:http'
