@@ -71,6 +71,7 @@ for v in 5.2.0 5.4.0 5.6.0; do                                          # 2025.2
 done
 venv consumers tests/requirements-consumers.txt & pids+=($!)  # kolla-ansible, oslo.config, hypothesis
 venv osa tests/requirements-osa.txt & pids+=($!)              # config_template 2.1.1 on ansible-core 2.17
+venv packaging tests/requirements-packaging.txt & pids+=($!)  # ansible-builder
 PYTHON=/usr/bin/python3 venv kolla tests/requirements-kolla.txt & pids+=($!)  # kolla-build 23 (2026.2)
 PYTHON=$(bash scripts/python312.sh "$CACHE/python-3.12") \
   venv kolla-ansible tests/requirements-kolla-ansible.txt & pids+=($!)  # kolla-ansible 23 (2026.2), non-root

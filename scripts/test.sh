@@ -30,7 +30,7 @@ NATIVE=$CACHE/venv-gs-native/bin  # glance_store 5.7.0 + upstream/0001-s3-Add-HT
 # network-namespace lab: docker_start runs it in the background while the other steps run, and
 # docker_wait waits for it. images_start/images and molecule_NAME run the same steps in the foreground.
 DOCKER_STEPS="molecule_default molecule_tls molecule_two_stores molecule_legacy molecule_wrong_password"
-STEPS=${STEPS:-"lint sanity build units units_extension lab_images docker_start gs_units module $EXTENSION_STEPS glance_api glance_api_2025.1 glance_api_native glance_config role consumers osa kolla_build kolla_ansible molecule_kolla molecule_openstack_ansible docker_wait"}
+STEPS=${STEPS:-"lint changelog sanity build ee units units_extension lab_images docker_start gs_units module $EXTENSION_STEPS glance_api glance_api_2025.1 glance_api_native glance_config role consumers osa kolla_build kolla_ansible molecule_kolla molecule_openstack_ansible docker_wait"}
 
 step() {  # step NAME COMMAND... ; a non-pytest step counts as one test
   local name=$1; shift
@@ -71,6 +71,27 @@ run_build() {  # the collection builds and its module docs render
   if [ -f roles/glance_s3_proxy/meta/argument_specs.yml ]; then
     ansible-doc -t role glancestore.s3proxy.glance_s3_proxy | grep -q 'glance_s3_proxy_stores' || return 1
   fi
+}
+
+run_changelog() {  # the fragments and changelog.yaml, as antsibull-changelog reads them for a release
+  antsibull-changelog lint && antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
+}
+
+run_ee() {  # an execution environment with the collection: ansible-builder's context, and its introspection
+  local ee=$CACHE/venv-packaging/bin tarball installed out
+  tarball=$(ls build/collection/glancestore-s3proxy-*.tar.gz) || { echo "run the build step first"; return 1; }
+  rm -rf build/ee
+  "$ee/ansible-builder" create -f tests/ee/execution-environment.yml -c build/ee || return 1
+  cmp "$tarball" "build/ee/_build/collections/$(basename "$tarball")" || return 1
+  grep -q "name: collections/$(basename "$tarball")" build/ee/_build/requirements.yml || return 1
+  # What ansible-builder adds for the collection, read from the built tarball's meta/execution-environment.yml.
+  installed=$(mktemp -d)
+  ansible-galaxy collection install --force -p "$installed" "$tarball" >/dev/null 2>&1 || return 1
+  out=$("$ee/ansible-builder" introspect --sanitize "$installed"); rm -rf "$installed"
+  echo "$out"
+  grep -qx -- "- 'boto3>=1.35.99  # from collection glancestore.s3proxy'" <<<"$out" || return 1
+  grep -qx -- "- 'botocore>=1.35.99  # from collection glancestore.s3proxy'" <<<"$out" || return 1
+  grep -qx -- "system: \[\]" <<<"$out"
 }
 
 run_images() {  # the Docker engine and the lab images, once for all the docker scenarios
@@ -126,6 +147,8 @@ for s in $STEPS; do
     lint) step lint run_lint ;;
     sanity) step sanity run_sanity ;;
     build) step build run_build ;;
+    changelog) step changelog run_changelog ;;
+    ee) step ee run_ee ;;
     units) (cd "$CACHE/collections/ansible_collections/glancestore/s3proxy" && \
             PYTHONPATH=$CACHE/collections pytest_step units "$TOOLS/python" tests/unit/plugins tests/unit/roles) ;;
     module) pytest_step module "$TOOLS/python" tests/functional/module ;;

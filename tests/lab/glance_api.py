@@ -71,6 +71,18 @@ def base_conf(workdir, backends, default):
     return BASE_CONF.format(d=workdir, backends=backends, default=default)
 
 
+def s3_store(lab, name, password='p@ss:w/rd%#', user='glance-s3'):
+    """A store section for the lab's S3 server through its Squid (8 MiB parts from 32 MiB on)."""
+    ident = lab['s3']['identities']['glance']
+    return ('\n[{n}]\ns3_store_host = {ep}\ns3_store_bucket = glance\ns3_store_access_key = {ak}\n'
+            's3_store_secret_key = {sk}\ns3_store_bucket_url_format = path\ns3_store_large_object_size = 32\n'
+            's3_store_large_object_chunk_size = 8\ns3_store_thread_pools = 4\ns3_store_max_retries = 3\n'
+            's3_store_enable_proxy = true\ns3_store_proxy_host = {h}\ns3_store_proxy_port = {p}\n'
+            's3_store_proxy_user = {u}\ns3_store_proxy_password = {pw}\n').format(
+        n=name, ep=lab['s3']['http_endpoint'], ak=ident['access_key'], sk=ident['secret_key'],
+        h=lab['proxy']['host'], p=lab['proxy']['port'], u=user, pw=password)
+
+
 class GlanceApi:
     def __init__(self, venv, workdir, port=9292, host='127.0.0.1', processes=2, conf_dir=None, env=None,
                  site='home', lazy_apps=True):

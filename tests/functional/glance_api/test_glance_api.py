@@ -11,24 +11,13 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from lab.glance_api import ADMIN_HEADERS, GlanceApi, base_conf
+from lab.glance_api import ADMIN_HEADERS, GlanceApi, base_conf, s3_store
 from lab.image_roundtrip import http, store_image
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 VENV = os.path.dirname(os.path.dirname(sys.executable))
 PASSWORD = 'p@ss:w/rd%#'
 SIZE = 64 * 1024 * 1024
-
-
-def s3_store(lab, name, password=PASSWORD):
-    ident = lab['s3']['identities']['glance']
-    return ('\n[{n}]\ns3_store_host = {ep}\ns3_store_bucket = glance\ns3_store_access_key = {ak}\n'
-            's3_store_secret_key = {sk}\ns3_store_bucket_url_format = path\ns3_store_large_object_size = 32\n'
-            's3_store_large_object_chunk_size = 8\ns3_store_thread_pools = 4\ns3_store_max_retries = 3\n'
-            's3_store_enable_proxy = true\ns3_store_proxy_host = {h}\ns3_store_proxy_port = {p}\n'
-            's3_store_proxy_user = glance-s3\ns3_store_proxy_password = {pw}\n').format(
-        n=name, ep=lab['s3']['http_endpoint'], ak=ident['access_key'], sk=ident['secret_key'],
-        h=lab['proxy']['host'], p=lab['proxy']['port'], pw=password)
 
 
 @pytest.fixture(scope='module')

@@ -17,10 +17,8 @@ import uuid
 import pytest
 
 from lab.ansible_runner import run_module
-from lab.glance_api import GlanceApi, base_conf
-
-from test_glance_api import http, s3_store
-from lab.glance_api import ADMIN_HEADERS
+from lab.glance_api import ADMIN_HEADERS, GlanceApi, base_conf, s3_store
+from lab.image_roundtrip import http
 from lab.netlab import access_log_len, access_log_lines
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))

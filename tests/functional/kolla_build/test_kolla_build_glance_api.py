@@ -61,7 +61,7 @@ sys.path.insert(0, HERE)
 # pylint: disable=wrong-import-position
 from test_kolla_build import (KOLLA_BIN, ROOT, WHEEL, converge, make_root,  # noqa: E402
                               operator_files, printed_command, role_vars)
-from lab.glance_api import ADMIN_HEADERS, GlanceApi, base_conf  # noqa: E402
+from lab.glance_api import ADMIN_HEADERS, GlanceApi, base_conf, s3_store  # noqa: E402
 from lab.image_roundtrip import http, store_image  # noqa: E402
 from lab.netlab import access_log_len, access_log_lines  # noqa: E402
 
@@ -264,22 +264,10 @@ class NamespacedGlanceApi(GlanceApi):
         raise RuntimeError('glance-api not healthy in %ds: %s' % (timeout, self.log_tail()))
 
 
-def s3_store(lab, name):
-    """tests/functional/glance_api/test_glance_api.py's store (that module needs boto3, not in venv-kolla)."""
-    ident = lab['s3']['identities']['glance']
-    return ('\n[{n}]\ns3_store_host = {ep}\ns3_store_bucket = glance\ns3_store_access_key = {ak}\n'
-            's3_store_secret_key = {sk}\ns3_store_bucket_url_format = path\ns3_store_large_object_size = 32\n'
-            's3_store_large_object_chunk_size = 8\ns3_store_thread_pools = 4\ns3_store_max_retries = 3\n'
-            's3_store_enable_proxy = true\ns3_store_proxy_host = {h}\ns3_store_proxy_port = {p}\n'
-            's3_store_proxy_user = glance-s3\ns3_store_proxy_password = {pw}\n').format(
-        n=name, ep=lab['s3']['http_endpoint'], ak=ident['access_key'], sk=ident['secret_key'],
-        h=lab['proxy']['host'], p=lab['proxy']['port'], pw=PASSWORD)
-
-
 def glance_api(lab, namespace, name, port):
     api = NamespacedGlanceApi(namespace, os.path.join(namespace.workdir, name), port)
     os.makedirs(api.d)
-    api.write_config(base_conf(api.d, 'fast:s3', 'fast') + s3_store(lab, 'fast'))
+    api.write_config(base_conf(api.d, 'fast:s3', 'fast') + s3_store(lab, 'fast', PASSWORD))
     return api
 
 
