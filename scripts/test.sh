@@ -30,7 +30,7 @@ NATIVE=$CACHE/venv-gs-native/bin  # glance_store 5.7.0 + upstream/0001-s3-Add-HT
 # network-namespace lab: docker_start runs it in the background while the other steps run, and
 # docker_wait waits for it. images_start/images and molecule_NAME run the same steps in the foreground.
 DOCKER_STEPS="molecule_default molecule_tls molecule_two_stores molecule_legacy molecule_wrong_password"
-STEPS=${STEPS:-"lint changelog sanity build ee units units_extension lab_images docker_start gs_units module $EXTENSION_STEPS glance_api glance_api_2025.1 glance_api_native glance_config role consumers osa kolla_build kolla_ansible molecule_kolla molecule_openstack_ansible docker_wait"}
+STEPS=${STEPS:-"lint changelog links sanity build ee units units_extension lab_images docker_start gs_units module $EXTENSION_STEPS glance_api glance_api_2025.1 glance_api_native glance_config role consumers osa kolla_build kolla_ansible molecule_kolla molecule_openstack_ansible docker_wait"}
 
 step() {  # step NAME COMMAND... ; a non-pytest step counts as one test
   local name=$1; shift
@@ -75,6 +75,11 @@ run_build() {  # the collection builds and its module docs render
 
 run_changelog() {  # the fragments and changelog.yaml, as antsibull-changelog reads them for a release
   antsibull-changelog lint && antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
+}
+
+run_links() {  # every link between the Markdown files, with its #fragment (web links are not followed here)
+  git ls-files -co --exclude-standard -- '*.md' | xargs "$CACHE/venv-packaging/bin/lychee" --offline \
+    --include-fragments --no-progress
 }
 
 run_ee() {  # an execution environment with the collection: ansible-builder's context, and its introspection
@@ -148,6 +153,7 @@ for s in $STEPS; do
     sanity) step sanity run_sanity ;;
     build) step build run_build ;;
     changelog) step changelog run_changelog ;;
+    links) step links run_links ;;
     ee) step ee run_ee ;;
     units) (cd "$CACHE/collections/ansible_collections/glancestore/s3proxy" && \
             PYTHONPATH=$CACHE/collections pytest_step units "$TOOLS/python" tests/unit/plugins tests/unit/roles) ;;

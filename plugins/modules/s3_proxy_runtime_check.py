@@ -110,7 +110,7 @@ options:
     default: 60
   native_driver:
     description:
-      - For a glance_store that has the proxy options itself (native, see the README's upgrade path) and no
+      - For a glance_store that has the proxy options itself (native, see docs/extension.md, Upgrading) and no
         extension installed, so no process writes a record. The path of that glance_store's C(_drivers/s3.py) in
         Glance's environment (C(driver_file) of the extension's C(status.py --json)).
       - Each Python process must then map files of that environment, and must have started after the driver file
