@@ -2,14 +2,13 @@
 # Copyright: (c) 2026, glancestore.s3proxy contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Shared helpers for glancestore.s3proxy: proxy URLs, masking, validation,
-reading Glance's S3 store settings and naming the layer that failed."""
+"""Shared helpers for glancestore.s3proxy: proxy URLs, masking, validation
+and naming the layer that failed (Glance's configuration: glance_config.py)."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import glob
 import os
 import re
 
@@ -19,31 +18,9 @@ except ImportError:  # pragma: no cover - Python 2 is not supported
     from urllib import quote  # type: ignore
     from urlparse import urlsplit  # type: ignore
 
-try:
-    import configparser
-except ImportError:  # pragma: no cover
-    import ConfigParser as configparser  # type: ignore
-
 
 MASK = '********'
 MIB = 1024 * 1024
-
-# The blueprint's five options, plus the two extras this collection adds.
-GLANCE_PROXY_OPTIONS = (
-    's3_store_enable_proxy',
-    's3_store_proxy_host',
-    's3_store_proxy_port',
-    's3_store_proxy_user',
-    's3_store_proxy_password',
-    's3_store_proxy_scheme',
-    's3_store_proxy_cacert',
-)
-
-STAGES = (
-    'config', 'proxy_connect', 'proxy_auth', 'proxy_denied',
-    'upstream_connect', 'tls', 's3_auth', 's3_permission', 'bucket', 'data',
-    'direct_path_open',
-)
 
 S3_AUTH_CODES = frozenset((
     'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AuthorizationHeaderMalformed',
@@ -214,26 +191,6 @@ def is_dns_bucket(name):
 # Glance's configuration
 # --------------------------------------------------------------------------
 
-def _oslo_value(value):
-    # oslo.config reads '$$' as a literal '$'.
-    if value is None:
-        return None
-    return value.replace('$$', '$')
-
-
-def _truthy(value):
-    return str(value).strip().lower() in ('1', 'true', 'yes', 'on')
-
-
-def glance_config_files(path):
-    """The files oslo.config reads for glance-api: the file, then its .d dir."""
-    files = [path]
-    dropin_dir = path + '.d'
-    if os.path.isdir(dropin_dir):
-        files.extend(sorted(glob.glob(os.path.join(dropin_dir, '*.conf'))))
-    return files
-
-
 def backend_entries(enabled_backends):
     """``[DEFAULT] enabled_backends`` (``id:type, ...``) as a list of (id, type), in order."""
     entries = []
@@ -243,76 +200,6 @@ def backend_entries(enabled_backends):
             entries.append((name.strip(), kind.strip()))
     return entries
 
-
-def read_glance_settings(path, backend=None):
-    """Read one S3 store's settings from Glance's configuration.
-
-    ``backend`` is the multi-store section name (an ``enabled_backends`` id),
-    or None for the legacy ``[glance_store]`` section. Returns a dict using
-    the module's parameter names.
-    """
-    if not os.path.isfile(path):
-        raise CheckError('config', 'glance_config %r does not exist: give the path of the glance-api.conf Glance reads.' % path)
-    parser = configparser.RawConfigParser(strict=False)
-    parser.optionxform = str
-    files = glance_config_files(path)
-    try:
-        read = parser.read(files)
-    except configparser.Error as e:
-        raise CheckError('config', 'cannot parse %s: %s' % (path, e))
-    if path not in read:
-        raise CheckError('config', 'glance_config %r cannot be read: check its permissions.' % path)
-
-    section = backend or 'glance_store'
-    if backend:
-        enabled = parser.get('DEFAULT', 'enabled_backends', fallback='')
-        if dict(backend_entries(enabled)).get(backend) != 's3':
-            raise CheckError('config', 'glance_backend %r is not an s3 entry of [DEFAULT] enabled_backends in %s (found: %s):'
-                             ' name one of its s3 stores.' % (backend, path, enabled or 'none'))
-    if not parser.has_section(section):
-        raise CheckError('config', 'section [%s] is missing from %s.' % (section, path))
-
-    def get(key, default=None):
-        for sect in (section, 'backend_defaults') if backend else (section,):
-            if parser.has_option(sect, key):
-                return _oslo_value(parser.get(sect, key))
-        return default
-
-    settings = {
-        'endpoint_url': get('s3_store_host'),
-        'bucket': get('s3_store_bucket'),
-        'access_key': get('s3_store_access_key'),
-        'secret_key': get('s3_store_secret_key'),
-        'region': get('s3_store_region_name') or None,
-        'addressing_style': get('s3_store_bucket_url_format', 'auto'),
-        'ca_bundle': get('s3_store_cacert') or None,
-        'proxy_host': None, 'proxy_port': 8080, 'proxy_user': None,
-        'proxy_password': None, 'proxy_scheme': 'http', 'proxy_ca_bundle': None,
-    }
-    if _truthy(get('s3_store_enable_proxy', 'false')):
-        port = get('s3_store_proxy_port', '8080')
-        try:
-            port = int(port)
-        except ValueError:
-            raise CheckError('config', 's3_store_proxy_port %r in [%s] is not a number.' % (port, section))
-        settings.update({
-            'proxy_host': get('s3_store_proxy_host') or None,
-            'proxy_port': port,
-            'proxy_user': get('s3_store_proxy_user') or None,
-            'proxy_password': get('s3_store_proxy_password') or None,
-            'proxy_scheme': get('s3_store_proxy_scheme', 'http'),
-            'proxy_ca_bundle': get('s3_store_proxy_cacert') or None,
-        })
-        if not settings['proxy_host']:
-            raise CheckError('config', 's3_store_enable_proxy is true in [%s] of %s but s3_store_proxy_host is empty:'
-                             ' set s3_store_proxy_host.' % (section, path))
-    settings['_section'] = section
-    return settings
-
-
-# --------------------------------------------------------------------------
-# Naming the layer that failed
-# --------------------------------------------------------------------------
 
 _STATUS_RE = re.compile(r'\b(40[37]|50[234])\b')
 

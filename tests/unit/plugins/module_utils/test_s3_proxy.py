@@ -9,12 +9,10 @@ from botocore import exceptions as bex
 
 from ansible_collections.glancestore.s3proxy.plugins.module_utils.s3_proxy import (
     MASK,
-    CheckError,
     build_proxy_url,
     classify_exception,
     is_dns_bucket,
     mask_proxy_url,
-    read_glance_settings,
     scrub,
     validate_settings,
 )
@@ -185,86 +183,3 @@ def test_classify_read_timeout():
 def test_classify_param_validation_is_config():
     exc = bex.ParamValidationError(report='Invalid bucket name')
     assert classify_exception(exc)[0] == 'config'
-
-
-# ------------------------------------------------------------ reading Glance's configuration
-
-MULTI = """[DEFAULT]
-enabled_backends = local:file, fast:s3, slow:s3
-
-[glance_store]
-default_backend = fast
-
-[backend_defaults]
-s3_store_proxy_port = 3128
-
-[fast]
-s3_store_host = https://s3.example.com
-s3_store_bucket = images
-s3_store_access_key = AK
-s3_store_secret_key = se$$cret
-s3_store_enable_proxy = True
-s3_store_proxy_host = proxy.example.com
-s3_store_proxy_user = glance
-s3_store_proxy_password = pa$$ss
-s3_store_proxy_scheme = https
-
-[slow]
-s3_store_host = http://s3.example.com
-s3_store_bucket = slow
-s3_store_proxy_host = ignored-when-disabled
-"""
-
-
-def test_read_multi_store_with_backend_defaults_and_dollar(tmp_path):
-    path = tmp_path / 'glance-api.conf'
-    path.write_text(MULTI)
-    s = read_glance_settings(str(path), 'fast')
-    assert s['endpoint_url'] == 'https://s3.example.com'
-    assert s['secret_key'] == 'se$cret'
-    assert s['proxy_password'] == 'pa$ss'
-    assert s['proxy_port'] == 3128
-    assert s['proxy_scheme'] == 'https'
-    assert s['_section'] == 'fast'
-
-
-def test_read_store_with_proxy_disabled_has_no_proxy(tmp_path):
-    path = tmp_path / 'glance-api.conf'
-    path.write_text(MULTI)
-    s = read_glance_settings(str(path), 'slow')
-    assert s['proxy_host'] is None
-
-
-def test_read_dropin_overrides(tmp_path):
-    path = tmp_path / 'glance-api.conf'
-    path.write_text(MULTI)
-    (tmp_path / 'glance-api.conf.d').mkdir()
-    (tmp_path / 'glance-api.conf.d' / '10-a.conf').write_text('[fast]\ns3_store_proxy_port = 1111\n')
-    (tmp_path / 'glance-api.conf.d' / '20-b.conf').write_text('[fast]\ns3_store_proxy_port = 2222\n')
-    assert read_glance_settings(str(path), 'fast')['proxy_port'] == 2222
-
-
-@pytest.mark.parametrize('backend,needle', [('local', "'local' is not an s3 entry"),
-                                            ('nope', "'nope' is not an s3 entry")])
-def test_read_wrong_backend(tmp_path, backend, needle):
-    path = tmp_path / 'glance-api.conf'
-    path.write_text(MULTI)
-    with pytest.raises(CheckError) as err:
-        read_glance_settings(str(path), backend)
-    assert err.value.stage == 'config'
-    assert needle in err.value.msg
-
-
-def test_read_missing_file():
-    with pytest.raises(CheckError) as err:
-        read_glance_settings('/nonexistent/glance-api.conf')
-    assert 'does not exist' in err.value.msg
-
-
-def test_read_bad_port(tmp_path):
-    path = tmp_path / 'glance-api.conf'
-    path.write_text('[glance_store]\ns3_store_host = http://s3\ns3_store_bucket = b\n'
-                    's3_store_enable_proxy = true\ns3_store_proxy_host = p\ns3_store_proxy_port = many\n')
-    with pytest.raises(CheckError) as err:
-        read_glance_settings(str(path))
-    assert 'is not a number' in err.value.msg
