@@ -342,12 +342,8 @@ def store_options(store, multi=True, consumer='oslo'):
     return [[key, oslo_value(value, what, consumer)] for key, value, what in _option_items(store, multi)]
 
 
-# kolla-ansible's own backends: ansible/roles/glance/defaults/main.yml (glance_backends, glance_ceph_backends)
-# and ansible/group_vars/all/glance.yml (glance_backend_file), kolla-ansible 20.0.0 to 23.0.0.
 # The line the role writes into its kolla-ansible override (templates/glance-api-s3-proxy.conf.j2).
 OWN_MARKER = '# Glance S3 stores behind HTTP proxies (glancestore.s3proxy).'
-KOLLA_FLAGS = ('glance_backend_ceph', 'glance_backend_s3', 'glance_backend_file', 'enable_cinder',
-               'glance_file_datadir_volume')
 
 
 # What kolla-ansible's "| bool" (ansible-core's bool filter) accepts without coercing: anything else
@@ -479,6 +475,8 @@ def kolla_globals_vars(files):
     return {'vars': merged, 'problems': problems}
 
 
+# kolla-ansible's own backends: ansible/roles/glance/defaults/main.yml (glance_backends, glance_ceph_backends)
+# and ansible/group_vars/all/glance.yml (glance_backend_file), kolla-ansible 20.0.0 to 23.0.0.
 def kolla_backends(kolla_globals, stores, where='globals.yml', overrides=None, own=None):
     """What kolla-ansible renders for Glance's backends, from the operator's globals.yml (a dict), and what
     that means for the role's stores: enabled_backends as kolla writes it, problems (stop) and warnings.

@@ -141,13 +141,17 @@ class GlanceApi:
         with open(os.path.join(self.d, 'uwsgi.pid')) as f:
             return int(f.read().strip())
 
+    def launch(self, ini):
+        """The uwsgi master, started from ``ini`` (a subclass may start it elsewhere, e.g. in a namespace)."""
+        return subprocess.Popen([os.path.join(self.venv, 'bin', 'uwsgi'), '--ini', ini],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                env=self._env(), start_new_session=True)
+
     def start(self, timeout=60):
         ini = os.path.join(self.d, 'uwsgi.ini')
         with open(ini, 'w') as f:
             f.write(self.uwsgi_ini())
-        self.proc = subprocess.Popen([os.path.join(self.venv, 'bin', 'uwsgi'), '--ini', ini],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                     env=self._env(), start_new_session=True)
+        self.proc = self.launch(ini)
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:

@@ -28,6 +28,21 @@ def stores_detail(api):
     return {s['id']: s for s in resp.json()['stores']}
 
 
+def create_image(session, api, prefix='lab'):
+    """A new raw image record; returns its id."""
+    resp = session.post(api.url + '/v2/images', json={'name': '%s-%s' % (prefix, uuid.uuid4().hex[:6]),
+                                                      'disk_format': 'raw', 'container_format': 'bare'},
+                        headers=ADMIN_HEADERS)
+    assert resp.status_code == 201, resp.text
+    return resp.json()['id']
+
+
+def upload_headers(image_file):
+    """The headers of an image upload (PUT /v2/images/ID/file) of ``image_file``."""
+    return dict(ADMIN_HEADERS, **{'Content-Type': 'application/octet-stream',
+                                  'Content-Length': str(os.path.getsize(image_file)), 'Expect': ''})
+
+
 def store_image(lab, api, image_file, store=None, proxy_user='glance-s3', part_mib=8):
     """Upload ``image_file`` (to ``store``, or the default store), read it back, and
     check Squid's log. Returns (image id, the image's Squid log lines)."""
@@ -38,14 +53,9 @@ def store_image(lab, api, image_file, store=None, proxy_user='glance-s3', part_m
         for chunk in iter(lambda: f.read(MIB), b''):
             md5.update(chunk)
     md5 = md5.hexdigest()
-    resp = session.post(api.url + '/v2/images', json={'name': 'lab-%s' % uuid.uuid4().hex[:6],
-                                                      'disk_format': 'raw', 'container_format': 'bare'},
-                        headers=ADMIN_HEADERS)
-    assert resp.status_code == 201, resp.text
-    image_id = resp.json()['id']
+    image_id = create_image(session, api)
     before = access_log_len(lab)
-    headers = dict(ADMIN_HEADERS, **{'Content-Type': 'application/octet-stream',
-                                     'Content-Length': str(size), 'Expect': ''})
+    headers = upload_headers(image_file)
     if store:
         headers['X-Image-Meta-Store'] = store
     with open(image_file, 'rb') as f:

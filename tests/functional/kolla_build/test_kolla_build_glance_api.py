@@ -49,8 +49,6 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import time
-import uuid
 
 import pytest
 import requests
@@ -62,7 +60,7 @@ sys.path.insert(0, HERE)
 from test_kolla_build import (KOLLA_BIN, ROOT, WHEEL, converge, make_root,  # noqa: E402
                               operator_files, printed_command, role_vars)
 from lab.glance_api import ADMIN_HEADERS, GlanceApi, base_conf, s3_store  # noqa: E402
-from lab.image_roundtrip import http, store_image  # noqa: E402
+from lab.image_roundtrip import create_image, http, store_image, upload_headers  # noqa: E402
 from lab.netlab import access_log_len, access_log_lines  # noqa: E402
 
 # pylint: disable=redefined-outer-name
@@ -248,20 +246,9 @@ class NamespacedGlanceApi(GlanceApi):
                                   self.conf_dir, 'db_sync'], self.env)
         assert run.returncode == 0, run.stdout[-3000:]
 
-    def start(self, timeout=60):
-        ini = os.path.join(self.d, 'uwsgi.ini')
-        with open(ini, 'w') as f:
-            f.write(self.uwsgi_ini())
-        self.proc = subprocess.Popen(self.namespace.command([GLANCE_UWSGI, '--ini', ini]), stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, env=self.env, cwd='/', start_new_session=True)
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError('glance-api exited: %s' % self.log_tail())
-            if self.healthy():
-                return
-            time.sleep(0.3)
-        raise RuntimeError('glance-api not healthy in %ds: %s' % (timeout, self.log_tail()))
+    def launch(self, ini):
+        return subprocess.Popen(self.namespace.command([GLANCE_UWSGI, '--ini', ini]), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, env=self.env, cwd='/', start_new_session=True)
 
 
 def glance_api(lab, namespace, name, port):
@@ -274,14 +261,9 @@ def glance_api(lab, namespace, name, port):
 def try_upload(lab, api, image_file):
     """Upload without asserting success: (PUT status or error, image status, the image's Squid log lines)."""
     session = http()
-    resp = session.post(api.url + '/v2/images', json={'name': 'control-%s' % uuid.uuid4().hex[:6],
-                                                      'disk_format': 'raw', 'container_format': 'bare'},
-                        headers=ADMIN_HEADERS)
-    assert resp.status_code == 201, resp.text
-    image_id = resp.json()['id']
+    image_id = create_image(session, api, 'control')
     before = access_log_len(lab)
-    headers = dict(ADMIN_HEADERS, **{'Content-Type': 'application/octet-stream',
-                                     'Content-Length': str(os.path.getsize(image_file)), 'Expect': ''})
+    headers = upload_headers(image_file)
     try:
         with open(image_file, 'rb') as f:
             put = session.put(api.url + '/v2/images/%s/file' % image_id, data=f, headers=headers, timeout=120)
