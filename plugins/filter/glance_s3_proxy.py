@@ -23,7 +23,8 @@ from ansible_collections.glancestore.s3proxy.plugins.module_utils.oslo_render im
     render,
     section,
 )
-from ansible_collections.glancestore.s3proxy.plugins.module_utils.s3_proxy import backend_entries, validate_settings
+from ansible_collections.glancestore.s3proxy.plugins.module_utils.glance_config import backend_entries
+from ansible_collections.glancestore.s3proxy.plugins.module_utils.validation import validate_settings
 
 STORE_DEFAULTS = {
     'region': '',

@@ -10,7 +10,7 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-MASK = '********'  # what s3_proxy_check puts in place of a password
+from ansible_collections.glancestore.s3proxy.plugins.module_utils.proxy_url import MASK  # what s3_proxy_check shows
 
 
 def intent(stores, mode='multi'):

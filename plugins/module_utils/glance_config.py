@@ -86,7 +86,6 @@ import glob
 import io
 import os
 import re
-import socket
 import string
 
 try:
@@ -95,7 +94,10 @@ except ImportError:  # pragma: no cover - Python 2 is not supported
     from urllib import unquote  # type: ignore
     from urlparse import urlsplit  # type: ignore
 
-from ansible_collections.glancestore.s3proxy.plugins.module_utils.s3_proxy import CheckError, scrub
+from ansible_collections.glancestore.s3proxy.plugins.module_utils.failures import CheckError
+from ansible_collections.glancestore.s3proxy.plugins.module_utils.host_address import oslo_host_address
+from ansible_collections.glancestore.s3proxy.plugins.module_utils.proxy_url import scrub
+from ansible_collections.glancestore.s3proxy.plugins.module_utils.validation import credential_problems
 
 
 RESERVED_STORES = {'os_glance_staging_store': 'file', 'os_glance_tasks_store': 'file'}
@@ -313,42 +315,6 @@ class _RefuseLookups:
         raise _Interpolation(key)
 
 
-_HOSTNAME_LABEL = re.compile('(?!-)[A-Z0-9-]{1,63}(?<!-)$', re.IGNORECASE)
-
-
-def _valid_ipv4(value):
-    if ':' in value or any(len(p) > 1 and p.startswith('0') for p in value.split('.')):
-        return False
-    try:
-        socket.inet_pton(socket.AF_INET, value)
-    except (OSError, ValueError):
-        return False
-    return True
-
-
-def _valid_ipv6(value):
-    try:
-        socket.inet_pton(socket.AF_INET6, value)
-    except (OSError, ValueError):
-        return False
-    return True
-
-
-def host_address(value):
-    """oslo.config's types.HostAddress: an IP address as is, or a host name without its trailing dot."""
-    if value and (_valid_ipv4(value) or _valid_ipv6(value)):
-        return value
-    if not value or len(value) > 253:
-        raise ValueError('not a valid host address')
-    if value.endswith('.'):
-        value = value[:-1]
-    if not re.search('[a-zA-Z-]', value.split('.')[-1]):
-        raise ValueError('not a valid host address (the last label has no letter)')
-    if any(not _HOSTNAME_LABEL.match(label) for label in value.split('.')):
-        raise ValueError('not a valid host address')
-    return value
-
-
 def convert(kind, value, limits=None):
     """Convert a (substituted) string as oslo.config's types do; raises ValueError."""
     if kind == 'bool':
@@ -369,7 +335,7 @@ def convert(kind, value, limits=None):
             raise ValueError('should be less than or equal to %s' % high)
         return number
     if kind == 'host':
-        return host_address(value)
+        return oslo_host_address(value)
     if kind == 'dict':
         return _parse_dict(value)
     if kind == 'list':
@@ -406,6 +372,16 @@ def _parse_dict(value):
 def parse_enabled_backends(value):
     """``[DEFAULT] enabled_backends`` as oslo.config's DictOpt reads it; raises ValueError."""
     return _parse_dict(value)
+
+
+def backend_entries(enabled_backends):
+    """``[DEFAULT] enabled_backends`` (``id:type, ...``) as a list of (id, type), in order; entries without ':' are skipped."""
+    entries = []
+    for entry in (enabled_backends or '').split(','):
+        if ':' in entry:
+            name, kind = entry.split(':', 1)
+            entries.append((name.strip(), kind.strip()))
+    return entries
 
 
 class _Values:
@@ -541,29 +517,18 @@ def _proxy_problems(opts, section, path):
     if not opts['s3_store_enable_proxy']:
         return problems
     port = opts['s3_store_proxy_port']
-    user = opts['s3_store_proxy_user']
-    password = opts['s3_store_proxy_password']
     if not opts['s3_store_proxy_host']:
         problems.append('s3_store_enable_proxy is true in [%s] of %s but s3_store_proxy_host is empty:'
                         ' set s3_store_proxy_host' % (section, path))
     if port is None or not 1 <= port <= 65535:
         problems.append('s3_store_proxy_port %s is outside 1-65535' % port)
-    if user and not password:
-        problems.append('s3_store_proxy_user is set without s3_store_proxy_password')
-    if password and not user:
-        problems.append('s3_store_proxy_password is set without s3_store_proxy_user')
-    for name, value in (('s3_store_proxy_user', user), ('s3_store_proxy_password', password)):
-        if value and not _is_ascii(value):
-            problems.append('%s has non-ASCII characters (Basic proxy auth is ASCII only)' % name)
+    for field, rule in credential_problems(opts['s3_store_proxy_user'], opts['s3_store_proxy_password']):
+        if rule == 'alone':
+            other = 'proxy_password' if field == 'proxy_user' else 'proxy_user'
+            problems.append('s3_store_%s is set without s3_store_%s' % (field, other))
+        else:
+            problems.append('s3_store_%s has non-ASCII characters (Basic proxy auth is ASCII only)' % field)
     return problems
-
-
-def _is_ascii(value):
-    try:
-        value.encode('ascii')
-    except UnicodeError:
-        return False
-    return True
 
 
 def _show_backends(enabled):

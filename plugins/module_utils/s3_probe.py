@@ -31,13 +31,8 @@ import uuid
 
 from email.utils import parsedate_to_datetime
 
-from ansible_collections.glancestore.s3proxy.plugins.module_utils.s3_proxy import (
-    MIB,
-    CheckError,
-    advice,
-    build_proxy_url,
-    classify_exception,
-)
+from ansible_collections.glancestore.s3proxy.plugins.module_utils.failures import CheckError, advice, classify_exception
+from ansible_collections.glancestore.s3proxy.plugins.module_utils.proxy_url import build_proxy_url
 
 try:
     import boto3
@@ -48,6 +43,8 @@ except ImportError:  # handled by the module with missing_required_lib
     Config = None
     bex = None
 
+
+MIB = 1024 * 1024
 
 # Bounds of the probe parameters, checked before any request. One part buffer
 # is held in memory, so the part size bounds the probe's memory.
@@ -384,46 +381,43 @@ class Prober:
     def _sweep(self, prefix, minutes, limit):
         age = datetime.timedelta(minutes=minutes)
         removed = 0
+        uploads = self._stale(self.client.list_multipart_uploads, 'Uploads', 'Initiated', prefix, age, lambda page: {
+            'KeyMarker': page.get('NextKeyMarker'), 'UploadIdMarker': page.get('NextUploadIdMarker')})
+        for key, upload in uploads:
+            if removed >= limit:
+                self.swept['truncated'] = True
+                return
+            try:
+                self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload['UploadId'])
+            except bex.ClientError as exc:
+                if _error_code(exc) != 'NoSuchUpload':  # finished or aborted meanwhile
+                    raise
+            self.swept['uploads'].append({'key': key, 'upload_id': upload['UploadId']})
+            removed += 1
+        objects = self._stale(self.client.list_objects_v2, 'Contents', 'LastModified', prefix, age,
+                              lambda page: {'ContinuationToken': page['NextContinuationToken']})
+        for key, _obj in objects:
+            if removed >= limit:
+                self.swept['truncated'] = True
+                return
+            self.client.delete_object(Bucket=self.bucket, Key=key)
+            self.swept['objects'].append(key)
+            removed += 1
+
+    def _stale(self, list_page, items, stamp, prefix, age, next_page):
+        """(key, item) for each listed item under ``prefix`` older than ``age`` on the server's clock, page by page."""
         kwargs = {'Bucket': self.bucket, 'Prefix': prefix}
         while True:
-            page = self.client.list_multipart_uploads(**kwargs)
+            page = list_page(**kwargs)
             cutoff = _server_now(page) - age
             self.swept['cutoff'] = cutoff.isoformat()
-            for upload in page.get('Uploads') or []:
-                key, initiated = upload.get('Key') or '', upload.get('Initiated')
-                if not key.startswith(prefix) or initiated is None or initiated >= cutoff:
-                    continue
-                if removed >= limit:
-                    self.swept['truncated'] = True
-                    return
-                try:
-                    self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload['UploadId'])
-                except bex.ClientError as exc:
-                    if _error_code(exc) != 'NoSuchUpload':  # finished or aborted meanwhile
-                        raise
-                self.swept['uploads'].append({'key': key, 'upload_id': upload['UploadId']})
-                removed += 1
+            for item in page.get(items) or []:
+                key, when = item.get('Key') or '', item.get(stamp)
+                if key.startswith(prefix) and when is not None and when < cutoff:
+                    yield key, item
             if not page.get('IsTruncated'):
-                break
-            kwargs.update(KeyMarker=page.get('NextKeyMarker'), UploadIdMarker=page.get('NextUploadIdMarker'))
-        kwargs = {'Bucket': self.bucket, 'Prefix': prefix}
-        while True:
-            page = self.client.list_objects_v2(**kwargs)
-            cutoff = _server_now(page) - age
-            self.swept['cutoff'] = cutoff.isoformat()
-            for obj in page.get('Contents') or []:
-                key, modified = obj.get('Key') or '', obj.get('LastModified')
-                if not key.startswith(prefix) or modified is None or modified >= cutoff:
-                    continue
-                if removed >= limit:
-                    self.swept['truncated'] = True
-                    return
-                self.client.delete_object(Bucket=self.bucket, Key=key)
-                self.swept['objects'].append(key)
-                removed += 1
-            if not page.get('IsTruncated'):
-                break
-            kwargs['ContinuationToken'] = page['NextContinuationToken']
+                return
+            kwargs.update(next_page(page))
 
     # -- clean-up ----------------------------------------------------------
     def _left(self, key, upload_id, exc):
@@ -564,14 +558,6 @@ class Prober:
         finally:
             self.cleanup(key, succeeded, multipart=True, upload_id=upload_id)
         return {'key': key, 'size': part_size * parts, 'parts': parts, 'etag': etag}
-
-
-def probe_write(client, bucket, prefix, timer, proxied=True, cleanup_client=None):
-    return Prober(client, bucket, timer, proxied, cleanup_client).write(prefix)
-
-
-def probe_multipart(client, bucket, prefix, timer, part_size_mb=8, parts=2, proxied=True, cleanup_client=None):
-    return Prober(client, bucket, timer, proxied, cleanup_client).multipart(prefix, part_size_mb, parts)
 
 
 def probe_direct(settings, timer, timeout=5):

@@ -375,16 +375,12 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.glancestore.s3proxy.plugins.module_utils.s3_proxy import (
-    CheckError,
-    advice,
-    mask_proxy_url,
-    normalize_host_address,
-    scrub,
-    validate_settings,
-)
 from ansible_collections.glancestore.s3proxy.plugins.module_utils import s3_probe
+from ansible_collections.glancestore.s3proxy.plugins.module_utils.failures import CheckError, advice
 from ansible_collections.glancestore.s3proxy.plugins.module_utils.glance_config import read_glance_settings
+from ansible_collections.glancestore.s3proxy.plugins.module_utils.host_address import normalize_host_address
+from ansible_collections.glancestore.s3proxy.plugins.module_utils.proxy_url import mask_proxy_url, scrub
+from ansible_collections.glancestore.s3proxy.plugins.module_utils.validation import validate_settings
 
 try:
     import boto3  # noqa: F401 pylint: disable=unused-import

@@ -25,7 +25,7 @@ with warnings.catch_warnings():
     from glance_store._drivers import s3 as s3_driver
 
 from ansible_collections.glancestore.s3proxy.plugins.module_utils import glance_config as gc
-from ansible_collections.glancestore.s3proxy.plugins.module_utils.s3_proxy import CheckError
+from ansible_collections.glancestore.s3proxy.plugins.module_utils.failures import CheckError
 
 # conftest.py put the collection on sys.path.
 COLLECTIONS = next(p for p in sys.path if os.path.isdir(os.path.join(p, 'ansible_collections', 'glancestore', 's3proxy')))

@@ -27,7 +27,7 @@ from lab.ansible_runner import TOOLS_BIN, ansible_env, collections_path
 sys.path.insert(0, collections_path())
 
 from ansible_collections.glancestore.s3proxy.plugins.module_utils import s3_probe  # noqa: E402
-from ansible_collections.glancestore.s3proxy.plugins.module_utils.s3_proxy import build_proxy_url  # noqa: E402
+from ansible_collections.glancestore.s3proxy.plugins.module_utils.proxy_url import build_proxy_url  # noqa: E402
 
 USER = 'glance-s3'
 BUCKET = 'glance'

@@ -27,7 +27,7 @@ from probe_faults import (
     unique_prefix,
     wait_for,
 )
-from ansible_collections.glancestore.s3proxy.plugins.module_utils.s3_proxy import CheckError
+from ansible_collections.glancestore.s3proxy.plugins.module_utils.failures import CheckError
 
 
 @pytest.fixture(scope='module')

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from ansible_collections.glancestore.s3proxy.plugins.module_utils import glance_config as gc
-from ansible_collections.glancestore.s3proxy.plugins.module_utils.s3_proxy import CheckError
+from ansible_collections.glancestore.s3proxy.plugins.module_utils.failures import CheckError
 
 HEAD = '[DEFAULT]\nenabled_backends = s3a:s3, local:file\n\n'
 STORE = ('[s3a]\ns3_store_host = http://s3.example.com:8333\ns3_store_bucket = images\n'
@@ -351,21 +351,6 @@ def test_bad_ports(conf, value):
 def test_bad_port_is_refused_even_with_the_proxy_off(conf):
     text = MULTI.replace('= 3128', '= x').replace('enable_proxy = true', 'enable_proxy = false')
     assert 's3_store_proxy_port' in refused(conf, text)
-
-
-@pytest.mark.parametrize('value,host', [
-    ('proxy.example.com', 'proxy.example.com'), ('proxy.example.com.', 'proxy.example.com'), ('Proxy', 'Proxy'),
-    ('10.0.0.1', '10.0.0.1'), ('2001:db8::1', '2001:db8::1'), ('::1', '::1'),
-])
-def test_host_addresses(value, host):
-    assert gc.host_address(value) == host
-
-
-@pytest.mark.parametrize('value', ['', 'proxy_1.example.com', '010.0.0.1', '10.0.0.256', '-proxy.example.com',
-                                   'proxy.123', '[::1]', 'http://proxy', 'a' * 64 + '.com', 'p\nq'])
-def test_bad_host_addresses(value):
-    with pytest.raises(ValueError):
-        gc.host_address(value)
 
 
 def test_scheme_choices_are_case_sensitive(conf):

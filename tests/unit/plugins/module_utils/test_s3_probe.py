@@ -14,7 +14,7 @@ import signal
 import pytest
 
 from ansible_collections.glancestore.s3proxy.plugins.module_utils import s3_probe
-from ansible_collections.glancestore.s3proxy.plugins.module_utils.s3_proxy import MIB
+from ansible_collections.glancestore.s3proxy.plugins.module_utils.s3_probe import MIB
 
 GOOD = {'multipart_part_size_mb': 8, 'multipart_parts': 2, 'connect_timeout': 10, 'read_timeout': 60,
         'direct_timeout': 5, 'stale_after_minutes': 60}
@@ -83,6 +83,91 @@ def test_sweep_refuses_an_unsafe_prefix_before_any_request():
 def test_sweep_disabled_does_nothing():
     prober = s3_probe.Prober(client=None, bucket='glance', timer=s3_probe.Timer())
     assert prober.sweep('', 0)['objects'] == []
+
+
+# ------------------------------------------------------------ the sweep, against a client that answers from lists
+
+NOW = datetime.datetime(2026, 1, 1, 12, 0, tzinfo=datetime.timezone.utc)
+OLD, FRESH = NOW - datetime.timedelta(minutes=90), NOW - datetime.timedelta(minutes=5)
+DATE = {'ResponseMetadata': {'HTTPHeaders': {'date': 'Thu, 01 Jan 2026 12:00:00 GMT'}}}
+
+
+class ListingClient:
+    """list_multipart_uploads and list_objects_v2 in pages; records every call."""
+
+    def __init__(self, upload_pages, object_pages, abort_error=None):
+        self.upload_pages, self.object_pages, self.abort_error = upload_pages, object_pages, abort_error
+        self.calls = []
+
+    def _page(self, pages, kwargs, marker, items, follow):
+        index = int(kwargs.get(marker) or 0)
+        page = dict(DATE, **{items: pages[index]})
+        if index + 1 < len(pages):
+            page.update(dict((name, str(index + 1)) for name in follow), IsTruncated=True)
+        return page
+
+    def list_multipart_uploads(self, **kwargs):
+        self.calls.append(('list_uploads', kwargs.get('KeyMarker'), kwargs.get('UploadIdMarker')))
+        return self._page(self.upload_pages, kwargs, 'KeyMarker', 'Uploads', ('NextKeyMarker', 'NextUploadIdMarker'))
+
+    def list_objects_v2(self, **kwargs):
+        self.calls.append(('list_objects', kwargs.get('ContinuationToken')))
+        return self._page(self.object_pages, kwargs, 'ContinuationToken', 'Contents', ('NextContinuationToken',))
+
+    def abort_multipart_upload(self, Bucket, Key, UploadId):  # pylint: disable=invalid-name
+        self.calls.append(('abort', Key, UploadId))
+        if self.abort_error:
+            from botocore import exceptions as bex
+            raise bex.ClientError({'Error': {'Code': self.abort_error}}, 'AbortMultipartUpload')
+
+    def delete_object(self, Bucket, Key):  # pylint: disable=invalid-name
+        self.calls.append(('delete', Key))
+
+
+def upload(key, when, upload_id='u'):
+    return {'Key': key, 'Initiated': when, 'UploadId': upload_id}
+
+
+def obj(key, when):
+    return {'Key': key, 'LastModified': when}
+
+
+def sweep(client, limit=s3_probe.SWEEP_MAX_ITEMS):
+    prober = s3_probe.Prober(client=client, bucket='glance', timer=s3_probe.Timer())
+    return prober.sweep('p/', 60, limit=limit)
+
+
+def test_sweep_removes_only_stale_items_under_the_prefix_on_every_page():
+    client = ListingClient(
+        [[upload('p/old-1', OLD, 'u1'), upload('p/fresh', FRESH), upload('q/old', OLD)], [upload('p/old-2', OLD, 'u2')]],
+        [[obj('p/old-a', OLD), obj('p/fresh', FRESH), obj('pq', OLD)], [obj('p/x/old-b', OLD), obj('p/no-date', None)]])
+    swept = sweep(client)
+    assert swept['uploads'] == [{'key': 'p/old-1', 'upload_id': 'u1'}, {'key': 'p/old-2', 'upload_id': 'u2'}]
+    assert swept['objects'] == ['p/old-a', 'p/x/old-b']
+    assert swept['truncated'] is False and swept['cutoff'] == '2026-01-01T11:00:00+00:00'
+    assert client.calls == [
+        ('list_uploads', None, None), ('abort', 'p/old-1', 'u1'), ('list_uploads', '1', '1'), ('abort', 'p/old-2', 'u2'),
+        ('list_objects', None), ('delete', 'p/old-a'), ('list_objects', '1'), ('delete', 'p/x/old-b')]
+
+
+def test_sweep_stops_at_the_first_stale_item_over_the_limit():
+    client = ListingClient([[upload('p/1', OLD), upload('p/2', OLD)], [upload('p/3', OLD)]], [[obj('p/a', OLD)]])
+    swept = sweep(client, limit=2)
+    assert swept['truncated'] is True and len(swept['uploads']) == 2 and swept['objects'] == []
+    assert [call[0] for call in client.calls] == ['list_uploads', 'abort', 'abort', 'list_uploads']
+
+
+def test_sweep_counts_uploads_and_objects_together_against_the_limit():
+    swept = sweep(ListingClient([[upload('p/1', OLD)]], [[obj('p/a', OLD), obj('p/b', OLD)]]), limit=2)
+    assert swept['truncated'] is True and len(swept['uploads']) == 1 and swept['objects'] == ['p/a']
+
+
+def test_sweep_takes_an_upload_finished_meanwhile_as_gone_and_fails_on_other_errors():
+    swept = sweep(ListingClient([[upload('p/1', OLD)]], [[]], abort_error='NoSuchUpload'))
+    assert swept['uploads'] == [{'key': 'p/1', 'upload_id': 'u'}]
+    with pytest.raises(s3_probe.CheckError) as err:
+        sweep(ListingClient([[upload('p/1', OLD)]], [[]], abort_error='AccessDenied'))
+    assert err.value.stage == 's3_permission' and 'stale_after_minutes: 0 skips the sweep' in err.value.msg
 
 
 # ------------------------------------------------------------ part data
