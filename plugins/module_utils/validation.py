@@ -38,13 +38,16 @@ def credential_problems(user, password):
     """The proxy credential rules broken, as (field, rule) pairs in the extension's order.
 
     ``field`` is ``proxy_user`` or ``proxy_password``; ``rule`` is ``alone`` (set
-    without the other) or ``non_ascii`` (botocore sends Basic proxy auth in
-    ASCII only).
+    without the other), ``non_ascii`` (botocore sends Basic proxy auth in
+    ASCII only) or ``colon`` (a user name with ``:``: Basic auth splits
+    ``user:password`` at the first colon, so the proxy would read another user).
     """
     values = {'proxy_user': user, 'proxy_password': password}
     pairs = (('proxy_user', 'proxy_password'), ('proxy_password', 'proxy_user'))
     broken = [(field, 'alone') for field, other in pairs if values[field] and not values[other]]
     broken.extend((field, 'non_ascii') for field, _other in pairs if values[field] and not is_ascii(values[field]))
+    if isinstance(user, str) and ':' in user:
+        broken.append(('proxy_user', 'colon'))
     return broken
 
 
@@ -55,6 +58,9 @@ _CREDENTIAL_MESSAGES = {
                                  ' without authentication.',
     ('proxy_user', 'non_ascii'): 'proxy_user contains non-ASCII characters: botocore sends Basic proxy auth in ASCII'
                                  ' only; use an ASCII user name.',
+    ('proxy_user', 'colon'): 'proxy_user contains ":": Basic proxy auth sends user:password and the proxy splits it at'
+                             ' the first colon, so it would check another user; use a user name without ":"'
+                             ' (the password may contain it).',
     ('proxy_password', 'non_ascii'): 'proxy_password contains non-ASCII characters: botocore sends Basic proxy auth in'
                                      ' ASCII only; use an ASCII password (reserved characters such as @ : / % # are'
                                      ' fine).',

@@ -54,6 +54,8 @@ def validate(values):
         problems.append('s3_store_proxy_password is set without s3_store_proxy_user')
     if user and not _ascii(user):
         problems.append('s3_store_proxy_user has non-ASCII characters (Basic proxy auth is ASCII only)')
+    if user and ':' in user:
+        problems.append('s3_store_proxy_user contains ":" (Basic proxy auth splits user:password at the first colon)')
     if password and not _ascii(password):
         problems.append('s3_store_proxy_password has non-ASCII characters (Basic proxy auth is ASCII only)')
     if cacert and not os.path.isfile(cacert):
