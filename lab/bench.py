@@ -20,6 +20,9 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, 'tests'))
+from lab import constants  # noqa: E402  tests/lab/constants.py: lab/constants.yml and the extension's version
+
 TOOLS = os.path.join(ROOT, '.cache', 'venv-tools', 'bin')
 TAG = os.environ['LAB_IMAGE_TAG']
 S3_IMAGE = os.environ['LAB_S3_IMAGE']
@@ -27,12 +30,13 @@ STORES = ['direct', 'forward', 'tunnel', 'direct_tls']
 TWINS = {'forward': 'direct', 'tunnel': 'direct_tls'}
 SIZES_MIB = [int(s) for s in os.environ.get('BENCH_SIZES_MIB', '64 256 1024').split()]
 REPS = int(os.environ.get('BENCH_REPS', '3'))
-PASSWORD = 'p@ss:w/rd%#'
-AK, SK = 'GLANCEACCESSKEY01', 'glance-secret-key-0123456789'
+USER, PASSWORD = constants.USER, constants.PASSWORD
+AK, SK = constants.ACCESS_KEY, constants.SECRET_KEY
+PROXY_PORT = constants.DOCKER['squid_port']
 NET_CLIENT, NET_STORAGE = 'gs3p-bench-client', 'gs3p-bench-storage'
 ADMIN = {'X-Identity-Status': 'Confirmed', 'X-Roles': 'admin,member,reader',
          'X-Project-Id': 'f0b4fd4ba1b54a6e8c6b9b38e5c7a3a1'}
-WHEEL = 'glance_store_s3proxy-1.2.0-py3-none-any.whl'
+WHEEL = constants.WHEEL
 
 
 def sh(*cmd, check=True, **kw):
@@ -58,8 +62,8 @@ def store_section(name, endpoint, proxied):
             's3_store_cacert = /etc/glance/lab-s3-ca.crt\ns3_store_max_retries = 3\n').format(
         n=name, ep=endpoint, ak=AK, sk=SK)
     if proxied:
-        text += ('s3_store_enable_proxy = true\ns3_store_proxy_host = proxy\ns3_store_proxy_port = 3128\n'
-                 's3_store_proxy_user = glance-s3\ns3_store_proxy_password = %s\n' % PASSWORD)
+        text += ('s3_store_enable_proxy = true\ns3_store_proxy_host = proxy\ns3_store_proxy_port = %d\n'
+                 's3_store_proxy_user = %s\ns3_store_proxy_password = %s\n' % (PROXY_PORT, USER, PASSWORD))
     return text
 
 
@@ -163,7 +167,7 @@ import json, os, sys, time, uuid, boto3
 from botocore.config import Config
 from urllib.parse import quote
 probe = sys.argv[1]
-url = 'http://glance-s3:%s@proxy:3128' % quote(sys.argv[2], safe='')
+url = 'http://%s:%s@proxy:%s' % (sys.argv[5], quote(sys.argv[2], safe=''), sys.argv[6])
 t0 = time.monotonic()
 s3 = boto3.session.Session(aws_access_key_id=sys.argv[3], aws_secret_access_key=sys.argv[4]).client(
     's3', endpoint_url='http://s3:8333', region_name='us-east-1',
@@ -248,7 +252,8 @@ def module_probe_times(glance, reps):
                 ansible_ms.append((time.monotonic() - t0) * 1000.0)
                 result = json.loads(res.split('=>', 1)[1])
                 module_ms.append(result['timings_ms']['total'])
-                bare = json.loads(dexec(glance, '/opt/glance/bin/python', '-c', BARE, probe, PASSWORD, AK, SK))
+                bare = json.loads(dexec(glance, '/opt/glance/bin/python', '-c', BARE, probe, PASSWORD, AK, SK, USER,
+                                        str(PROXY_PORT)))
                 bare_ms.append(bare['ms'])
             out[probe] = {'module_ms': round(median(module_ms), 1), 'bare_boto3_ms': round(median(bare_ms), 1),
                           'ratio': round(median(module_ms) / median(bare_ms), 2),
@@ -268,7 +273,7 @@ def converge_times(names):
                        'max_retries': 3, 'cacert': '/etc/glance/lab-s3-ca.crt', 'default': name == 'direct',
                        'proxy': {'enabled': proxied}})
     variables = {'glance_s3_proxy_stores': stores, 'glance_s3_proxy_python': '/opt/glance/bin/python',
-                 'glance_s3_proxy_proxy': {'enabled': True, 'host': 'proxy', 'port': 3128, 'user': 'glance-s3',
+                 'glance_s3_proxy_proxy': {'enabled': True, 'host': 'proxy', 'port': PROXY_PORT, 'user': USER,
                                            'password': PASSWORD},
                  'glance_s3_proxy_restart_method': 'command', 'glance_s3_proxy_restart_command': 'glance-api-ctl restart',
                  'glance_s3_proxy_pidfile': '/run/glance-api.pid',
@@ -359,7 +364,7 @@ def main():
         teardown()
     versions = {
         'glance': '33.0.0', 'glance_store': '5.7.0', 'boto3': '1.44.8', 'squid': '5.7 (Debian 12)',
-        's3 server': s3_server, 'glance-store-s3proxy': '1.2.0',
+        's3 server': s3_server, 'glance-store-s3proxy': constants.VERSION,
         'ansible-core': sh(os.path.join(TOOLS, 'ansible'), '--version').splitlines()[0].split('core ')[-1].strip(' ]'),
     }
     report = {

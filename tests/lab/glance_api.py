@@ -12,6 +12,8 @@ import subprocess
 import time
 import urllib.request
 
+from lab.constants import USER
+
 ADMIN_HEADERS = {'X-Identity-Status': 'Confirmed', 'X-Roles': 'admin,member,reader',
                  'X-Project-Id': 'f0b4fd4ba1b54a6e8c6b9b38e5c7a3a1', 'X-User-Id': 'lab-admin'}
 
@@ -71,9 +73,11 @@ def base_conf(workdir, backends, default):
     return BASE_CONF.format(d=workdir, backends=backends, default=default)
 
 
-def s3_store(lab, name, password='p@ss:w/rd%#', user='glance-s3'):
-    """A store section for the lab's S3 server through its Squid (8 MiB parts from 32 MiB on)."""
+def s3_store(lab, name, password=None, user=USER):
+    """A store section for the lab's S3 server through its Squid (8 MiB parts from 32 MiB on), as ``user``
+    with ``password`` (default: that user's password in the lab)."""
     ident = lab['s3']['identities']['glance']
+    password = lab['proxy']['users'][user] if password is None else password
     return ('\n[{n}]\ns3_store_host = {ep}\ns3_store_bucket = glance\ns3_store_access_key = {ak}\n'
             's3_store_secret_key = {sk}\ns3_store_bucket_url_format = path\ns3_store_large_object_size = 32\n'
             's3_store_large_object_chunk_size = 8\ns3_store_thread_pools = 4\ns3_store_max_retries = 3\n'

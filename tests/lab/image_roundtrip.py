@@ -9,6 +9,7 @@ import uuid
 
 import requests
 
+from lab.constants import USER
 from lab.glance_api import ADMIN_HEADERS
 from lab.netlab import access_log_len, access_log_lines
 
@@ -43,7 +44,7 @@ def upload_headers(image_file):
                                   'Content-Length': str(os.path.getsize(image_file)), 'Expect': ''})
 
 
-def store_image(lab, api, image_file, store=None, proxy_user='glance-s3', part_mib=8):
+def store_image(lab, api, image_file, store=None, proxy_user=USER, part_mib=8):
     """Upload ``image_file`` (to ``store``, or the default store), read it back, and
     check Squid's log. Returns (image id, the image's Squid log lines)."""
     session = http()

@@ -33,39 +33,39 @@ import subprocess
 import sys
 import time
 
+if __package__:
+    from . import constants
+else:  # run as a script: python tests/lab/netlab.py up
+    import constants  # pylint: disable=import-error
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_DIR = os.path.join(ROOT, '.cache', 'netlab')
 
-NS_PROXY = 'gs3p-proxy'
-NS_S3 = 'gs3p-s3'
-HOST_IP = '10.77.1.1'
-PROXY_IP = '10.77.1.2'
-PROXY_S3_SIDE_IP = '10.77.2.1'
-S3_IP = '10.77.2.2'
-LEAKY_HOST_IP = '10.77.3.1'
-LEAKY_S3_IP = '10.77.3.2'
-S3_NAME = 's3.lab.test'
-SQUID_PORT = 3128
+# The names, addresses, ports, users and keys are lab/constants.yml's (tests/lab/constants.py reads it).
+_NET = constants.NETLAB
+NS_PROXY = _NET['ns_proxy']
+NS_S3 = _NET['ns_s3']
+HOST_IP = _NET['host_ip']
+PROXY_IP = _NET['proxy_ip']
+PROXY_S3_SIDE_IP = _NET['proxy_s3_side_ip']
+S3_IP = _NET['s3_ip']
+LEAKY_HOST_IP = _NET['leaky_host_ip']
+LEAKY_S3_IP = _NET['leaky_s3_ip']
+S3_NAME = _NET['s3_name']
+SQUID_PORT = _NET['squid_port']
 # TLS to the proxy itself. Not 3129: a module test starts and stops a Squid there.
-SQUID_TLS_PORT = 3130
-PROXY_NAME = 'proxy.lab.test'
-S3_HTTP_PORT = 8333
-S3_HTTPS_PORT = 8443
-CLOSED_PORT = 8399  # nothing listens there: stands for a stopped S3 server
+SQUID_TLS_PORT = _NET['squid_tls_port']
+PROXY_NAME = _NET['proxy_name']
+S3_HTTP_PORT = _NET['s3_http_port']
+S3_HTTPS_PORT = _NET['s3_https_port']
+CLOSED_PORT = _NET['closed_port']  # nothing listens there: stands for a stopped S3 server
+STORAGE_NET = '%s.0/24' % S3_IP.rsplit('.', 1)[0]  # the S3 side: no route from the host
 
-USERS = {
-    # user: password. Reserved characters on purpose: they must be percent-encoded.
-    'glance-s3': 'p@ss:w/rd%#',
-    'glance-s3b': 'second$pass@2',
-}
-S3_IDENTITIES = {
-    'glance': {'access_key': 'GLANCEACCESSKEY01', 'secret_key': 'glance-secret-key-0123456789',
-               'actions': ['Admin', 'Read', 'Write', 'List', 'Tagging']},
-    'reader': {'access_key': 'READERACCESSKEY01', 'secret_key': 'reader-secret-key-0123456789',
-               'actions': ['Read', 'List']},
-}
-BUCKETS = ['glance', 'glance-b', 'glance-legacy']
+# user: password. Reserved characters on purpose: they must be percent-encoded.
+USERS = constants.USERS
+S3_IDENTITIES = constants.S3_IDENTITIES
+BUCKETS = constants.BUCKETS
 # The namespaces, links and addresses are host-wide: one lab per machine. This
 # file names the lab directory that owns them, so a second checkout is refused
 # instead of tearing down a lab that another run is using.
@@ -140,6 +140,12 @@ def make_certs(d):
     return {'ca': ca_crt, 'other_ca': other_crt, 'cert': crt, 'key': key}
 
 
+# The lab's SeaweedFS ports (S3 http and https, gRPC and the servers behind it). A private instance
+# (start_private_s3) passes every one of its own.
+WEED_PORTS = {'master': 9333, 'master_grpc': 19333, 'volume': 8080, 'volume_grpc': 18080, 'filer': 8888,
+              'filer_grpc': 18888, 's3': S3_HTTP_PORT, 's3_grpc': 18333, 's3_https': S3_HTTPS_PORT, 'iceberg': 8181,
+              'lance': 8182}
+
 SQUID_CONF = """\
 http_port {ip}:{port}
 pid_filename {d}/squid.pid
@@ -198,9 +204,9 @@ class Lab:
         # proxied path works for it too.
         sh('ip', '-n', NS_PROXY, 'route', 'add', LEAKY_S3_IP + '/32', 'via', S3_IP)
         # The storage network answers "no route" at once instead of timing out.
-        sh('ip', 'route', 'add', 'unreachable', '10.77.2.0/24', check=False)
+        sh('ip', 'route', 'add', 'unreachable', STORAGE_NET, check=False)
 
-    def _squid(self, name, port, users):
+    def _squid(self, name, port, users, extra_conf=''):
         d = os.path.join(self.d, name)
         os.makedirs(d, exist_ok=True)
         with open(os.path.join(d, 'hosts'), 'w') as f:
@@ -209,7 +215,7 @@ class Lab:
         for i, (user, password) in enumerate(sorted(users.items())):
             sh('htpasswd', '-b', '-m', *(['-c'] if i == 0 else []), htpasswd, user, password)
         with open(os.path.join(d, 'squid.conf'), 'w') as f:
-            f.write(SQUID_CONF.format(ip=PROXY_IP, port=port, d=d, https_port=S3_HTTPS_PORT))
+            f.write(SQUID_CONF.format(ip=PROXY_IP, port=port, d=d, https_port=S3_HTTPS_PORT) + extra_conf)
         for fn in ('access.log', 'cache.log'):
             open(os.path.join(d, fn), 'a').close()
         sh('chown', '-R', 'proxy:proxy', d)
@@ -252,7 +258,7 @@ class Lab:
         import boto3
         from botocore.config import Config
         ident = S3_IDENTITIES['glance']
-        user = 'glance-s3'
+        user = constants.USER
         url = 'https://%s:%s@%s:%d' % (user, _q(USERS[user]), PROXY_IP, SQUID_TLS_PORT)
         client = boto3.session.Session().client(
             's3', endpoint_url='http://%s:%d' % (S3_NAME, S3_HTTP_PORT), region_name='us-east-1',
@@ -271,8 +277,10 @@ class Lab:
                 time.sleep(0.5)
         raise RuntimeError('S3 behind the TLS Squid did not answer in %ds: %s' % (timeout, last))
 
-    def _weed(self, certs):
-        d = os.path.join(self.d, 's3')
+    def _weed(self, certs, name='s3', ports=None):
+        """SeaweedFS in netns gs3p-s3. ``ports`` (a private instance, see start_private_s3): every port of its own."""
+        p = dict(WEED_PORTS, **(ports or {}))
+        d = os.path.join(self.d, name)
         os.makedirs(os.path.join(d, 'data'), exist_ok=True)
         conf = {'identities': [
             {'name': name, 'credentials': [{'accessKey': i['access_key'], 'secretKey': i['secret_key']}],
@@ -281,21 +289,22 @@ class Lab:
             json.dump(conf, f)
         log = open(os.path.join(d, 'weed.log'), 'w')
         cmd = [weed_binary(), 'server', '-dir=%s' % os.path.join(d, 'data'), '-ip=%s' % S3_IP, '-ip.bind=0.0.0.0',
-               '-master.port=9333', '-master.port.grpc=19333', '-volume.port=8080', '-volume.port.grpc=18080',
-               '-filer', '-filer.port=8888', '-filer.port.grpc=18888',
-               '-s3', '-s3.port=%d' % S3_HTTP_PORT, '-s3.port.grpc=18333', '-s3.port.https=%d' % S3_HTTPS_PORT,
-               '-s3.port.iceberg=8181', '-s3.port.lance=8182',
+               '-master.port=%(master)d' % p, '-master.port.grpc=%(master_grpc)d' % p,
+               '-volume.port=%(volume)d' % p, '-volume.port.grpc=%(volume_grpc)d' % p,
+               '-filer', '-filer.port=%(filer)d' % p, '-filer.port.grpc=%(filer_grpc)d' % p,
+               '-s3', '-s3.port=%(s3)d' % p, '-s3.port.grpc=%(s3_grpc)d' % p, '-s3.port.https=%(s3_https)d' % p,
+               '-s3.port.iceberg=%(iceberg)d' % p, '-s3.port.lance=%(lance)d' % p,
                '-s3.cert.file=%s' % certs['cert'], '-s3.key.file=%s' % certs['key'],
                '-s3.config=%s' % os.path.join(d, 's3.json'),
                '-master.volumeSizeLimitMB=256', '-volume.max=0']
         proc = subprocess.Popen(in_ns(NS_S3, *cmd), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        return {'pid': proc.pid, 'dir': d}
+        return {'pid': proc.pid, 'dir': d, 'port': p['s3'], 'endpoint': 'http://%s:%d' % (S3_NAME, p['s3'])}
 
     def _wait_s3(self, state, timeout=60):
         import boto3
         from botocore.config import Config
         ident = S3_IDENTITIES['glance']
-        user = 'glance-s3'
+        user = constants.USER
         url = 'http://%s:%s@%s:%d' % (user, _q(USERS[user]), PROXY_IP, SQUID_PORT)
         client = boto3.session.Session().client(
             's3', endpoint_url='http://%s:%d' % (S3_NAME, S3_HTTP_PORT), region_name='us-east-1',
@@ -402,7 +411,7 @@ class Lab:
             sh('ip', 'netns', 'del', ns, check=False)
         for dev in ('gs3p-h0', 'gs3p-h2'):
             sh('ip', 'link', 'del', dev, check=False)
-        sh('ip', 'route', 'del', 'unreachable', '10.77.2.0/24', check=False)
+        sh('ip', 'route', 'del', 'unreachable', STORAGE_NET, check=False)
         if os.path.isdir(self.d):
             shutil.rmtree(self.d, ignore_errors=True)
         try:
@@ -453,6 +462,26 @@ def tls_proxy(state):
         raise AssertionError('the TLS Squid (pid %s) is not running; see %s'
                              % (state['squid_tls']['pid'], os.path.join(state['squid_tls']['dir'], 'cache.log')))
     return state['squid_tls']
+
+
+def start_private_squid(workdir, name, port, users, extra_conf=''):
+    """A Squid of the caller's own in netns gs3p-proxy, on ``port`` of the proxy address, with the lab's rules
+    and hosts file and ``users`` (user: password), plus ``extra_conf`` (Squid directives). For tests that stop,
+    restart or reconfigure a Squid: never the shared one. Its files are under ``workdir``/``name`` (Squid's
+    user must be able to reach them). Returns pid (the process group), dir, port, access_log, conf; calling it
+    again with the same arguments starts it again on the same files (access.log is appended to)."""
+    return Lab(workdir)._squid(name, port, users, extra_conf)  # pylint: disable=protected-access
+
+
+def start_private_s3(workdir, name, ports, certs):
+    """A SeaweedFS of the caller's own in netns gs3p-s3, with the lab's identities: ``ports`` names every port
+    (the keys of WEED_PORTS), all different from the lab's. For tests that stop or delay S3. Returns pid (the
+    process group), dir, port (S3 http) and endpoint (http://s3.lab.test:PORT, reachable only through Squid);
+    buckets are not created."""
+    missing = set(WEED_PORTS) - set(ports)
+    if missing or set(ports.values()) & set(WEED_PORTS.values()):
+        raise ValueError('start_private_s3 needs every port of its own (missing: %s)' % ', '.join(sorted(missing)))
+    return Lab(workdir)._weed(certs, name, ports)  # pylint: disable=protected-access
 
 
 def load_state(path=os.path.join(DEFAULT_DIR, 'state.json')):

@@ -26,6 +26,8 @@ import sys
 import pytest
 from oslo_config import cfg
 
+from lab.constants import PIP_REQUIREMENT
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 VENV = os.path.dirname(os.path.dirname(sys.executable))
@@ -43,7 +45,7 @@ RENDER_PLAY = """\
     __glance_s3_proxy_stores: "{{{{ glance_s3_proxy_stores | glancestore.s3proxy.glance_s3_proxy_effective_stores(glance_s3_proxy_proxy) }}}}"
     __glance_s3_proxy_default_store: fast
     __glance_s3_proxy_enabled_backends: "file:file, fast:s3, second:s3"
-    __glance_s3_proxy_osa_pip: glance-store-s3proxy==1.2.0
+    __glance_s3_proxy_osa_pip: {pip}
     __glance_s3_proxy_consumer: {consumer}
     glance_s3_proxy_store_mode: multi
     glance_s3_proxy_staging_dir: /var/lib/glance/staging
@@ -187,7 +189,8 @@ def playbook(tmp_path, text, extra_vars=(), env=None):
 
 def render(tmp_path, src, consumer, name):
     dest = tmp_path / name
-    proc = playbook(tmp_path, RENDER_PLAY.format(src=os.path.join(TEMPLATES, src), dest=dest, consumer=consumer),
+    proc = playbook(tmp_path, RENDER_PLAY.format(src=os.path.join(TEMPLATES, src), dest=dest, consumer=consumer,
+                                                 pip=PIP_REQUIREMENT),
                     [tmp_path / 'vars.yml'])
     assert proc.returncode == 0, proc.stdout
     return dest
@@ -273,7 +276,7 @@ def test_openstack_ansible_extra_vars_and_os_glance_template_keep_every_value(tm
     for (store, key), value in values.items():
         assert stores[store][key] == value.replace('$', '$$'), (store, key)
     assert stores['fast']['s3_store_enable_proxy'] is True and stores['fast']['s3_store_proxy_port'] == 3128
-    assert seen['pip'] == ['glance-store-s3proxy==1.2.0']
+    assert seen['pip'] == [PIP_REQUIREMENT]
     # ...and oslo.config reads what os_glance's template wrote as the exact value.
     assert oslo_read(conf_out, values) == values
     assert not marker.exists()
@@ -301,7 +304,7 @@ def test_a_value_no_consumer_can_keep_stops_the_render(tmp_path, consumer, value
     write_vars(tmp_path / 'vars.yml', values)
     src = 'glance-api-s3-proxy.conf.j2' if consumer == 'kolla' else 'user_variables_glance_s3proxy.yml.j2'
     proc = playbook(tmp_path, RENDER_PLAY.format(src=os.path.join(TEMPLATES, src), dest=tmp_path / 'out',
-                                                 consumer=consumer), [tmp_path / 'vars.yml'])
+                                                 consumer=consumer, pip=PIP_REQUIREMENT), [tmp_path / 'vars.yml'])
     assert proc.returncode != 0
     assert needle in proc.stdout and 'glance_s3_proxy_stores[0].proxy.password' in proc.stdout
     assert value not in proc.stdout

@@ -89,8 +89,9 @@ def test_https_endpoint_tls_in_tls_through_tls_proxy(lab, tls, run_store):
     assert run.report.get('ok'), run.log
     assert run.report['md5_equal'] is True
     assert run.report['location'].startswith('s3+https://')
+    connect = 'CONNECT %s:%d' % (lab['s3']['name'], lab['s3']['https_port'])
     tunnels = [line for line in access_log_lines(lab, before, squid='squid_tls')
-               if 'TCP_TUNNEL/200' in line and 'CONNECT s3.lab.test:8443' in line and ' %s ' % USER in line]
+               if 'TCP_TUNNEL/200' in line and connect in line and ' %s ' % USER in line]
     assert tunnels
     # Squid logs the bytes sent to the client: the image read back came through the tunnels.
     assert sum(int(line.split()[4]) for line in tunnels) >= size, tunnels

@@ -9,13 +9,13 @@ import subprocess
 import sys
 import sysconfig
 from importlib import metadata
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pytest
 
-from lab.netlab import access_log_len, access_log_lines
+from lab.constants import PASSWORD, VERSION
+from lab.netlab import PROXY_IP, access_log_len, access_log_lines
 
-PASSWORD = 'p@ss:w/rd%#'
 GLANCE_STORE = tuple(int(x) for x in metadata.version('glance_store').split('.')[:3])
 # native: glance_store built from upstream/ (the proxy options are its own), no extension installed. The same
 # tests then prove that an operator's configuration means the same thing both ways.
@@ -52,7 +52,7 @@ def object_lines(lab, before, image_location):
 
 
 def assert_no_password(run, *secrets):
-    for secret in (PASSWORD, 'p%40ss%3Aw%2Frd%25%23') + secrets:
+    for secret in (PASSWORD, quote(PASSWORD, safe='')) + secrets:
         assert secret not in run.log
 
 
@@ -78,7 +78,7 @@ def test_multi_store_http_endpoint_multipart_through_proxy(lab, run_store):
         announce = 'INFO glance_store._drivers.s3 S3 store fast uses proxy'
         assert 'glance_store_s3proxy' not in run.log
     else:
-        announce = 'INFO glance_store_s3proxy glance-store-s3proxy 1.2.0 active in pid'
+        announce = 'INFO glance_store_s3proxy glance-store-s3proxy %s active in pid' % VERSION
     assert len([line for line in run.log.splitlines() if line.startswith(announce)]) == 1, run.log
     assert 'S3 store fast uses proxy http://glance-s3:***@%s:%d' % (lab['proxy']['host'], lab['proxy']['port']) \
         in run.log
@@ -95,8 +95,8 @@ def test_multi_store_https_endpoint_through_connect(lab, run_store):
     assert run.report['md5_equal'] is True
     assert run.report['location'].startswith('s3+https://')
     lines = access_log_lines(lab, before)
-    assert any('TCP_TUNNEL/200' in line and 'CONNECT s3.lab.test:8443' in line and ' glance-s3 ' in line
-               for line in lines), lines
+    connect = 'CONNECT %s:%d' % (lab['s3']['name'], lab['s3']['https_port'])
+    assert any('TCP_TUNNEL/200' in line and connect in line and ' glance-s3 ' in line for line in lines), lines
     assert_no_password(run)
 
 
@@ -161,16 +161,16 @@ def test_wrong_password_fails_naming_the_proxy(lab, run_store):
 
 
 def test_proxied_store_ignores_environment_proxy(lab, run_store):
+    wrong = 'http://%s:1' % lab['proxy']['host']
     run = run_store(multi_conf(lab, s3_section(lab, 'fast')), backend='fast',
-                    env={'HTTP_PROXY': 'http://10.77.1.2:1', 'HTTPS_PROXY': 'http://10.77.1.2:1',
-                         'http_proxy': 'http://10.77.1.2:1', 'https_proxy': 'http://10.77.1.2:1'})
+                    env={'HTTP_PROXY': wrong, 'HTTPS_PROXY': wrong, 'http_proxy': wrong, 'https_proxy': wrong})
     assert run.report.get('ok'), run.log
 
 
 def test_store_without_proxy_behaves_like_upstream(lab, run_store):
     # Upstream reads HTTP_PROXY from the environment: so does a store that
     # does not enable the proxy, and without it S3 is unreachable from here.
-    url = 'http://glance-s3:%s@%s:%d' % ('p%40ss%3Aw%2Frd%25%23', lab['proxy']['host'], lab['proxy']['port'])
+    url = 'http://glance-s3:%s@%s:%d' % (quote(PASSWORD, safe=''), lab['proxy']['host'], lab['proxy']['port'])
     conf = multi_conf(lab, s3_section(lab, 'plain', proxy=False))
     run = run_store(conf, backend='plain', env={'HTTP_PROXY': url, 'http_proxy': url})
     assert run.report.get('ok'), run.log
@@ -180,22 +180,20 @@ def test_store_without_proxy_behaves_like_upstream(lab, run_store):
     assert 'Could not connect to the endpoint URL' in direct.report['error']
 
 
+ON = 's3_store_enable_proxy = true\n'
+ON_LAB_PROXY = ON + 's3_store_proxy_host = %s\n' % PROXY_IP
+
+
 @pytest.mark.parametrize('extra,reason', [
-    ('s3_store_enable_proxy = true\n', 's3_store_proxy_host is not set'),
-    ('s3_store_enable_proxy = true\ns3_store_proxy_host = 10.77.1.2\ns3_store_proxy_user = u\n',
-     's3_store_proxy_user is set without s3_store_proxy_password'),
-    ('s3_store_enable_proxy = true\ns3_store_proxy_host = 10.77.1.2\ns3_store_proxy_password = pw\n',
-     's3_store_proxy_password is set without s3_store_proxy_user'),
-    ('s3_store_enable_proxy = true\ns3_store_proxy_host = 10.77.1.2\ns3_store_proxy_user = u\n'
-     's3_store_proxy_password = pässword\n', 's3_store_proxy_password has non-ASCII characters'),
-    ('s3_store_enable_proxy = true\ns3_store_proxy_host = 10.77.1.2\ns3_store_proxy_port = 0\n',
-     's3_store_proxy_port has an invalid value'),
-    ('s3_store_enable_proxy = true\ns3_store_proxy_host = 10.77.1.2\ns3_store_proxy_port = 70000\n',
-     's3_store_proxy_port has an invalid value'),
-    ('s3_store_enable_proxy = true\ns3_store_proxy_host = http://10.77.1.2\n',
-     's3_store_proxy_host has an invalid value'),
-    ('s3_store_enable_proxy = true\ns3_store_proxy_host = 10.77.1.2\ns3_store_proxy_cacert = /nonexistent.pem\n',
-     's3_store_proxy_cacert /nonexistent.pem does not exist'),
+    (ON, 's3_store_proxy_host is not set'),
+    (ON_LAB_PROXY + 's3_store_proxy_user = u\n', 's3_store_proxy_user is set without s3_store_proxy_password'),
+    (ON_LAB_PROXY + 's3_store_proxy_password = pw\n', 's3_store_proxy_password is set without s3_store_proxy_user'),
+    (ON_LAB_PROXY + 's3_store_proxy_user = u\ns3_store_proxy_password = pässword\n',
+     's3_store_proxy_password has non-ASCII characters'),
+    (ON_LAB_PROXY + 's3_store_proxy_port = 0\n', 's3_store_proxy_port has an invalid value'),
+    (ON_LAB_PROXY + 's3_store_proxy_port = 70000\n', 's3_store_proxy_port has an invalid value'),
+    (ON + 's3_store_proxy_host = http://%s\n' % PROXY_IP, 's3_store_proxy_host has an invalid value'),
+    (ON_LAB_PROXY + 's3_store_proxy_cacert = /nonexistent.pem\n', 's3_store_proxy_cacert /nonexistent.pem does not exist'),
 ])
 def test_invalid_proxy_options_raise_bad_store_configuration(lab, run_store, extra, reason):
     before = access_log_len(lab)

@@ -125,8 +125,9 @@ def test_https_endpoint_through_tls_proxy(lab, glance):
     assert image['status'] == 'active' and image['stores'] == 'tlstun'
     assert download_md5(session, glance, image_id) == hashlib.md5(data).hexdigest()
     assert session.delete(glance.url + '/v2/images/%s' % image_id, headers=ADMIN_HEADERS).status_code == 204
+    connect = 'CONNECT %s:%d' % (lab['s3']['name'], lab['s3']['https_port'])
     tunnels = [line for line in access_log_lines(lab, before, squid='squid_tls')
-               if 'TCP_TUNNEL/200' in line and 'CONNECT s3.lab.test:8443' in line and ' %s ' % USER in line]
+               if 'TCP_TUNNEL/200' in line and connect in line and ' %s ' % USER in line]
     # The download alone sent SIZE bytes to Glance through the tunnels.
     assert sum(int(line.split()[4]) for line in tunnels) >= SIZE, tunnels
 

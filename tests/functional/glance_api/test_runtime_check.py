@@ -17,6 +17,7 @@ import uuid
 import pytest
 
 from lab.ansible_runner import run_module
+from lab.constants import PASSWORD, leak_probes
 from lab.glance_api import ADMIN_HEADERS, GlanceApi, base_conf, s3_store
 from lab.image_roundtrip import http
 from lab.netlab import access_log_len, access_log_lines
@@ -96,7 +97,8 @@ def test_lazy_workers_each_prove_the_proxy(lab, make_api):
     for name in os.listdir(api.run_dir):
         with open(os.path.join(api.run_dir, name)) as f:
             text = f.read()
-        assert 'p@ss' not in text and 'p%40ss' not in text and lab['s3']['identities']['glance']['secret_key'] not in text
+        secrets = leak_probes(PASSWORD) + (lab['s3']['identities']['glance']['secret_key'],)
+        assert not [secret for secret in secrets if secret in text]
 
 
 def test_workers_forked_after_the_master_loaded_the_app(lab, make_api):

@@ -20,6 +20,7 @@ from test_runtime_check import args, intent, make_api, run_check  # noqa: F401,E
 
 from glance_store._drivers import s3 as native_s3  # noqa: E402
 from lab.ansible_runner import run_module  # noqa: E402
+from lab.constants import PASSWORD, leak_probes  # noqa: E402
 
 
 def test_this_is_native_glance_store_without_the_extension():
@@ -33,7 +34,7 @@ def test_every_worker_announces_the_proxy_natively(glance):  # pylint: disable=r
     log = glance.log()
     assert 'glance_store_s3proxy' not in log and 'glance-store-s3proxy' not in log
     assert 'S3 store fast uses proxy http://glance-s3:***@' in log, glance.log_tail()
-    assert 'p@ss:w/rd' not in log and 'p%40ss' not in log
+    assert not [probe for probe in leak_probes(PASSWORD) if probe in log]
 
 
 def native_args(api, **extra):
@@ -70,4 +71,4 @@ def test_the_module_reads_the_native_options_with_glance_store(lab, make_api, tm
     assert not result.get('failed'), run.output
     assert result['settings_reader'] == 'glance_store'
     assert result['proxy_url'] == 'http://glance-s3:********@%s:%d' % (lab['proxy']['host'], lab['proxy']['port'])
-    assert 'p@ss:w/rd' not in run.output
+    assert not [probe for probe in leak_probes(PASSWORD) if probe in run.output]

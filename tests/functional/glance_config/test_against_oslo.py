@@ -1,7 +1,7 @@
 """The pure oslo.config reader against real oslo.config and glance_store (run with Glance's Python).
 
     .cache/venv-glance/bin/pip install --no-index --no-deps --force-reinstall \
-        roles/glance_s3_proxy/files/glance_store_s3proxy-1.2.0-py3-none-any.whl
+        roles/glance_s3_proxy/files/glance_store_s3proxy-*-py3-none-any.whl
     .cache/venv-glance/bin/python -m pytest tests/functional/glance_config
 
 Every tricky file goes through three readers:

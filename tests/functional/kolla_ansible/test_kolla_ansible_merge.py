@@ -101,6 +101,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 sys.path.insert(0, os.path.join(ROOT, 'tests'))
 
 from lab.ansible_runner import ROLE_PLAYBOOK, TOOLS_BIN, run_playbook  # noqa: E402
+from lab.constants import PASSWORD  # noqa: E402
 from lab.glance_api import GlanceApi  # noqa: E402
 from lab.image_roundtrip import store_image, stores_detail  # noqa: E402
 
@@ -109,7 +110,6 @@ KOLLA_SHARE = os.path.join(VENV, 'share', 'kolla-ansible')
 KOLLA = os.path.join(KOLLA_SHARE, 'ansible')
 GLANCE_VENV = os.path.join(ROOT, '.cache', 'venv-glance')
 DEPLOY_USER = 'kolladeploy'  # the non-root user that owns /etc/kolla and runs kolla-ansible
-PASSWORD = 'p@ss:w/rd%#'
 PORT = 9500  # this step's range: 9500-9549
 SIZE = 64 * 1024 * 1024
 STORE = 'fast'

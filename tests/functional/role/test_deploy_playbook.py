@@ -22,6 +22,7 @@ CONFIGURE_TASK = 'Write the store and proxy options'
 
 def write_inventory(workdir, lab, passwords):
     ident = lab['s3']['identities']['glance']
+    group = subprocess.run(['id', '-gn'], capture_output=True, text=True, check=True).stdout.strip()
     lines = ['glance_api:', '  vars:',
              '    ansible_connection: local',
              '    ansible_python_interpreter: %s' % os.path.join(TOOLS_BIN, 'python'),
@@ -31,8 +32,7 @@ def write_inventory(workdir, lab, passwords):
              '    glance_s3_proxy_install_extension: false',
              '    glance_s3_proxy_restart_method: none',
              '    glance_s3_proxy_verify: false',
-             '    glance_s3_proxy_config_group: "%s"' % subprocess.run(['id', '-gn'], capture_output=True, text=True,
-                                                                          check=True).stdout.strip(),
+             '    glance_s3_proxy_config_group: "%s"' % group,
              '    glance_s3_proxy_stores:',
              '      - {name: fast, endpoint: "%s", bucket: glance, default: true, bucket_url_format: path,'
              ' access_key: %s, secret_key: %s}' % (lab['s3']['http_endpoint'], ident['access_key'], ident['secret_key']),
@@ -94,7 +94,7 @@ def test_one_failing_host_stops_every_host_before_any_change(lab, workdir):
     assert 'stage proxy_auth' in run.stdout, run.stdout
     # glance-a passed its pre-flight, in the same play, and was still not changed.
     assert (PREFLIGHT_TASK, 'glance-a') in task_order(run.stdout), run.stdout
-    assert not any(task == CONFIGURE_TASK for task, _ in task_order(run.stdout)), run.stdout
+    assert CONFIGURE_TASK not in [step[0] for step in task_order(run.stdout)], run.stdout
     for host in HOSTS:
         assert not os.path.exists(os.path.join(workdir, host, 'glance-api.conf.d', '50-glance-s3-proxy.conf'))
     assert password not in run.stdout and password + 'x' not in run.stdout
@@ -110,11 +110,11 @@ def test_all_hosts_are_checked_first_then_changed_one_at_a_time(lab, workdir):
     configures = [(i, host) for i, (task, host) in enumerate(order) if task == CONFIGURE_TASK]
     # One pre-flight per host, all before the first change; main does not repeat it.
     assert sorted(order[i][1] for i in preflights) == sorted(HOSTS), order
-    assert [host for _, host in configures] == list(HOSTS), order
-    assert max(preflights) < min(i for i, _ in configures), order
+    assert [step[1] for step in configures] == list(HOSTS), order
+    assert max(preflights) < min(step[0] for step in configures), order
     # serial 1: the first host is done (its last task) before the second starts its configuration.
-    first_b = min(i for i, (_, host) in enumerate(order) if host == 'glance-b' and i > max(preflights))
-    assert all(host == 'glance-a' for _, host in order[max(preflights) + 1:first_b]), order
+    first_b = min(i for i, step in enumerate(order) if step[1] == 'glance-b' and i > max(preflights))
+    assert all(step[1] == 'glance-a' for step in order[max(preflights) + 1:first_b]), order
     for host in HOSTS:
         assert os.path.exists(os.path.join(workdir, host, 'glance-api.conf.d', '50-glance-s3-proxy.conf'))
     # A second run changes nothing.

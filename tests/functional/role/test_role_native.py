@@ -13,6 +13,7 @@ import tempfile
 import pytest
 
 from lab.ansible_runner import ROLE_PLAYBOOK, run_playbook
+from lab.constants import PASSWORD, leak_probes
 from lab.glance_api import ADMIN_HEADERS, GlanceApi, base_conf
 from lab.netlab import access_log_len, access_log_lines
 from test_role_plain import RESTART  # pylint: disable=wrong-import-order
@@ -53,7 +54,7 @@ def env(lab):
              'access_key': ident['access_key'], 'secret_key': ident['secret_key'], 'bucket_url_format': 'path',
              'large_object_size': 8, 'large_object_chunk_size': 5}],
         'glance_s3_proxy_proxy': {'enabled': True, 'host': lab['proxy']['host'], 'port': lab['proxy']['port'],
-                                  'user': 'glance-s3', 'password': 'p@ss:w/rd%#'},
+                                  'user': 'glance-s3', 'password': PASSWORD},
         'glance_s3_proxy_config_file': api.conf_file,
         'glance_s3_proxy_config_dropin': os.path.join(conf_dir, 'glance-api.conf.d', '50-glance-s3-proxy.conf'),
         'glance_s3_proxy_python': os.path.join(VENV, 'bin', 'python'),
@@ -85,7 +86,7 @@ def test_converge_installs_nothing_and_proves_the_native_processes(lab, env):
     assert 'each runs the native glance_store of' in run.output
     assert 'MiB uploaded and read back through the Glance API' in run.output
     assert any(' glance-s3 ' in line and line.split()[5] == 'PUT' for line in access_log_lines(lab, before))
-    assert 'p@ss:w/rd' not in run.output and 'p%40ss' not in run.output
+    assert not [probe for probe in leak_probes(PASSWORD) if probe in run.output]
 
 
 def test_second_run_changes_nothing(env):

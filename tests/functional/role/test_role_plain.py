@@ -12,16 +12,17 @@ import stat
 import subprocess
 import tempfile
 import time
+from urllib.parse import quote
 
 import pytest
 
 from lab.ansible_runner import ROLE_PLAYBOOK, run_playbook
+from lab.constants import PASSWORD
 from lab.glance_api import ADMIN_HEADERS, GlanceApi, base_conf
 from lab.netlab import access_log_len, access_log_lines
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 GLANCE_VENV = os.path.join(ROOT, '.cache', 'venv-glance')
-PASSWORD = 'p@ss:w/rd%#'
 PORT = 9393
 
 RESTART = """#!/bin/bash
@@ -103,7 +104,7 @@ def env(lab, request):
         'glance_s3_proxy_verify_api_headers': ADMIN_HEADERS,
     }
     state = {'api': api, 'vars': variables, 'dir': workdir, 'main_digest': digest(api.conf_file),
-             'secrets': [PASSWORD, 'p%40ss%3Aw%2Frd%25%23', users['glance-s3b'], users['glance-s3b'].replace('$', '$$'),
+             'secrets': [PASSWORD, quote(PASSWORD, safe=''), users['glance-s3b'], users['glance-s3b'].replace('$', '$$'),
                          ident['secret_key']]}
     yield state
     subprocess.run(['bash', '-c', 'kill -INT $(cat %s/uwsgi.pid) 2>/dev/null; sleep 1' % workdir], check=False)
@@ -155,7 +156,8 @@ def test_converge_installs_configures_restarts_and_verifies(lab, env):
     assert_no_secret(env, log)
     # Each store's traffic went through its own proxy user.
     lines = access_log_lines(lab, before)
-    assert any(' glance-s3b ' in line and 'CONNECT s3.lab.test:8443' in line for line in lines)
+    connect = 'CONNECT %s:%d' % (lab['s3']['name'], lab['s3']['https_port'])
+    assert any(' glance-s3b ' in line and connect in line for line in lines)
     assert any(' glance-s3 ' in line and '/glance/' in line and line.split()[5] == 'PUT' for line in lines)
     # The TLS-proxied store went through Squid's https_port, under its user.
     tls_lines = access_log_lines(lab, before_tls, squid='squid_tls')

@@ -8,8 +8,10 @@ import os
 import pytest
 
 from lab.ansible_runner import ROLE_PLAYBOOK, TOOLS_BIN, run_playbook
+from lab.constants import PASSWORD
+from lab.netlab import S3_HTTP_PORT, S3_NAME
 
-PASSWORD = 'p@ss:w/rd%#'
+NO_SCHEME = '%s:%d' % (S3_NAME, S3_HTTP_PORT)  # the lab's S3 endpoint without http://
 MAIN_CONF = '[DEFAULT]\nenabled_backends = local:file\n\n[glance_store]\ndefault_backend = local\n\n' \
             '[local]\nfilesystem_store_datadir = /var/lib/glance/images\n'
 
@@ -57,7 +59,7 @@ def mutate(variables, lab, rule):
     elif rule == 'non_ascii':
         store['proxy'] = {'password': 'pässwörd'}
     elif rule == 'no_scheme':
-        store['endpoint'] = 's3.lab.test:8333'
+        store['endpoint'] = NO_SCHEME
     elif rule == 'virtual_bucket':
         store.update(bucket='Glance_Images', bucket_url_format='virtual')
     elif rule == 'chunk':
@@ -107,7 +109,7 @@ RULES = [
     ('user_without_password', 'proxy.user is set but proxy.password is empty'),
     ('password_without_user', 'proxy.password is set but proxy.user is empty'),
     ('non_ascii', 'proxy.password contains non-ASCII characters'),
-    ('no_scheme', "endpoint 's3.lab.test:8333' has no scheme: write it as http://s3.lab.test:8333"),
+    ('no_scheme', "endpoint '%s' has no scheme: write it as http://%s" % (NO_SCHEME, NO_SCHEME)),
     ('virtual_bucket', "bucket 'Glance_Images' is not DNS-safe"),
     ('chunk', 'large_object_chunk_size 4 is invalid: S3 parts must be at least 5 MB'),
     ('negative_size', 'large_object_size -1 is invalid'),
