@@ -28,7 +28,7 @@ What is replaced, and why (no Docker, no kolla base image):
   .cache/venv-glance was made with (uwsgi links its libpython). Glance, glance_store 5.7.0 and boto3 come from
   .cache/venv-glance, without network. A .pth file in the kolla venv adds a site directory of links to
   .cache/venv-glance's site-packages. The links leave out the extension's files there (named by the RECORD of its
-  dist-info: scripts/test.sh installs it in that venv), so only the RUN line can install it. Before the RUN
+  dist-info: the nox sessions install it in that venv), so only the RUN line can install it. Before the RUN
   line, the test checks that ``python -m glance_store_s3proxy --status`` fails in the kolla venv.
 - The RUN environment: kolla's base image ENV (PATH with /var/lib/kolla/venv/bin first, DEBIAN_FRONTEND),
   LANG=C.UTF-8, no proxy, and no pip configuration (PIP_CONFIG_FILE=/dev/null: the host's is not the image's).
@@ -159,7 +159,7 @@ def glance_site(dest):
     """A directory of links to .cache/venv-glance's site-packages, without the extension's own files."""
     site = glob.glob(os.path.join(GLANCE_VENV, 'lib', 'python3*', 'site-packages'))[0]
     records = glob.glob(os.path.join(site, 'glance_store_s3proxy-*.dist-info', 'RECORD'))
-    assert records, 'scripts/test.sh installs the extension in %s: no RECORD found' % GLANCE_VENV
+    assert records, 'the nox sessions install the extension in %s: no RECORD found' % GLANCE_VENV
     with open(records[0]) as f:
         paths = [line.split(',', 1)[0] for line in f if line.strip()]
     extension = set(path.split('/', 1)[0] for path in paths if not path.startswith('..'))

@@ -106,7 +106,7 @@ def test_all_hosts_are_checked_first_then_changed_one_at_a_time(lab, workdir):
     run = deploy(inventory)
     assert run.returncode == 0, run.stdout
     order = task_order(run.stdout)
-    preflights = [i for i, (task, _) in enumerate(order) if task == PREFLIGHT_TASK]
+    preflights = [i for i, step in enumerate(order) if step[0] == PREFLIGHT_TASK]
     configures = [(i, host) for i, (task, host) in enumerate(order) if task == CONFIGURE_TASK]
     # One pre-flight per host, all before the first change; main does not repeat it.
     assert sorted(order[i][1] for i in preflights) == sorted(HOSTS), order
