@@ -5,27 +5,29 @@ SHELL := /bin/bash
 .PHONY: help deps test lint sanity units lab lab-down bench docs wheel build clean
 
 help:
-	@echo "make test      install what is needed, then lint, sanity, unit and integration tests"
+	@echo "make test      install what is needed, then run every nox session (lint, sanity, unit and integration tests)"
 	@echo "make lab       bring up the local lab (Squid + S3, Glance reaches S3 only through Squid)"
 	@echo "make lab-down  remove everything the lab started"
 	@echo "make bench     measure what the proxy costs Glance (docs/benchmarks.md)"
 	@echo "make docs      regenerate docs/ from the code"
 	@echo "make build     build the collection tarball"
 
+NOX := .cache/venv-nox/bin/nox
+
 deps:
 	bash scripts/bootstrap.sh
+	$(NOX) -s envs
 
+# nox -j 2: the Docker lane beside everything else (noxfile.py). Every session runs even if an earlier one
+# failed; the closing line counts the tests. KEEP_LAB=1 keeps the labs up afterwards.
 test: deps
-	bash scripts/test.sh
+	rm -rf build/reports
+	$(NOX) -j 2 --report build/reports/nox.json; \
+	  [ -n "$${KEEP_LAB:-}" ] || $(NOX) -s lab_down >/dev/null 2>&1; \
+	  $(NOX) -s summary 2>/dev/null
 
-lint: deps
-	STEPS=lint bash scripts/test.sh
-
-sanity: deps
-	STEPS=sanity bash scripts/test.sh
-
-units: deps
-	STEPS=units bash scripts/test.sh
+lint sanity units: deps
+	$(NOX) -s $@
 
 lab: deps
 	bash scripts/lab.sh up
