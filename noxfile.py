@@ -409,96 +409,55 @@ def gs_units(session):
 # --- integration tests on the network-namespace lab ---------------------------------------------------
 
 
-def _lab_pytest(session, python, *args, name=None, env_vars=None):
-    with netlab(session):
-        _pytest(session, python, *args, name=name, env_vars=env_vars)
+NATIVE = {'GS_UNITS_EXPECT': 'native'}
+# The pytest sessions on the network-namespace lab: name -> (environment, test paths and options, extra
+# environment variables, what it proves). An environment named by a release is that series' Glance
+# environment with the shipped wheel installed.
+LAB_SESSIONS = {
+    'lab_images': ('tools', ['tests/functional/lab_images'], {},
+                   "The lab's image inputs (Squid and S3 configuration) and its choice of S3 server."),
+    'module': ('tools', ['tests/functional/module'], {}, 'The s3_proxy_check module against Squid and S3.'),
+    'extension_native': ('gs-native', ['tests/functional/extension'], NATIVE,
+                         "The extension beside glance_store with upstream's patch: it stands aside."),
+    'glance_api': ('5.7.0', ['tests/functional/glance_api'], {},
+                   'A real glance-api under uwsgi storing images through Squid (glance 33).'),
+    'glance_api_2025.1': ('4.9.1', ['tests/functional/glance_api/test_glance_api.py',
+                                    'tests/functional/glance_api/test_runtime_check.py',
+                                    '-k', '64mib or announces or forked_after or respawned or no_site'], {},
+                          'The same glance-api checks on the oldest maintained series (glance 30, glance_store 4.9.1).'),
+    'glance_api_native': ('glance-native', ['tests/functional/glance_api_native'], NATIVE,
+                          "glance-api on glance_store with upstream's patch, checked by the role's live check."),
+    'glance_config': ('5.7.0', ['tests/functional/glance_config'], {},
+                      "The role's rendered files, read by oslo.config and glance_store as Glance reads them."),
+    'role': ('tools', ['tests/functional/role'], {},
+             'The role end to end on this host: plain, kolla and OpenStack-Ansible styles, faults and bad input.'),
+    'consumers': ('consumers', ['tests/functional/consumers'], {}, "The files the role writes, read by their consumers' own code."),
+    'osa': ('osa', ['tests/functional/osa'], {},
+            "OpenStack-Ansible's config_template and python_venv_build, to a running glance-api."),
+    'kolla_build': ('kolla', ['tests/functional/kolla_build'], {},
+                    "kolla-build's own code renders the printed command, to a running glance-api."),
+    'kolla_ansible': ('kolla-ansible', ['tests/functional/kolla_ansible'], {},
+                      "kolla-ansible's own merge_configs, to a running glance-api."),
+}
+for _release in SERIES:
+    LAB_SESSIONS['extension_' + _release] = (
+        _release, ['tests/functional/extension'], {},
+        'The extension in glance_store %s (the release of its series), through Squid to S3.' % _release)
 
 
-@nox.session(allow_parallel=True)
-def lab_images(session):
-    """The lab's image inputs (Squid and S3 configuration) as the images use them."""
-    _lab_pytest(session, os.path.join(env('tools'), 'python'), 'tests/functional/lab_images')
+def _lab_session(name):
+    environment, args, extra, doc = LAB_SESSIONS[name]
 
-
-@nox.session(allow_parallel=True)
-def module(session):
-    """The s3_proxy_check module against Squid and S3."""
-    _lab_pytest(session, os.path.join(env('tools'), 'python'), 'tests/functional/module')
-
-
-def _extension_session(release):
     def run(session):
-        _lab_pytest(session, os.path.join(_series_env(release), 'python'), 'tests/functional/extension')
-    run.__doc__ = 'The extension in glance_store %s (the release of its series), through Squid to S3.' % release
+        bindir = _series_env(environment) if environment in SERIES else env(environment)
+        with netlab(session):
+            _pytest(session, os.path.join(bindir, 'python'), *args, env_vars=extra)
+    run.__doc__ = doc
     return run
 
 
-for _release in SERIES:
-    nox.session(name='extension_' + _release, allow_parallel=True)(_extension_session(_release))
-
-
-@nox.session(allow_parallel=True)
-def extension_native(session):
-    """The extension beside glance_store with upstream's patch: it stands aside."""
-    _lab_pytest(session, os.path.join(env('gs-native'), 'python'), 'tests/functional/extension',
-                env_vars={'GS_UNITS_EXPECT': 'native'})
-
-
-@nox.session(allow_parallel=True)
-def glance_api(session):
-    """A real glance-api under uwsgi storing images through Squid (glance 33)."""
-    _lab_pytest(session, os.path.join(_series_env('5.7.0'), 'python'), 'tests/functional/glance_api')
-
-
-@nox.session(name='glance_api_2025.1', allow_parallel=True)
-def glance_api_2025_1(session):
-    """The same glance-api checks on the oldest maintained series (glance 30, glance_store 4.9.1)."""
-    _lab_pytest(session, os.path.join(_series_env('4.9.1'), 'python'),
-                'tests/functional/glance_api/test_glance_api.py', 'tests/functional/glance_api/test_runtime_check.py',
-                '-k', '64mib or announces or forked_after or respawned or no_site')
-
-
-@nox.session(allow_parallel=True)
-def glance_api_native(session):
-    """glance-api on glance_store with upstream's patch, checked by the role's live check."""
-    _lab_pytest(session, os.path.join(env('glance-native'), 'python'), 'tests/functional/glance_api_native',
-                env_vars={'GS_UNITS_EXPECT': 'native'})
-
-
-@nox.session(allow_parallel=True)
-def glance_config(session):
-    """The role's rendered files, read by oslo.config and glance_store as Glance reads them."""
-    _lab_pytest(session, os.path.join(_series_env('5.7.0'), 'python'), 'tests/functional/glance_config')
-
-
-@nox.session(allow_parallel=True)
-def role(session):
-    """The role end to end on this host: plain, kolla and OpenStack-Ansible styles, faults and bad input."""
-    _lab_pytest(session, os.path.join(env('tools'), 'python'), 'tests/functional/role')
-
-
-@nox.session(allow_parallel=True)
-def consumers(session):
-    """The files the role writes, read by their consumers' own code."""
-    _lab_pytest(session, os.path.join(env('consumers'), 'python'), 'tests/functional/consumers')
-
-
-@nox.session(allow_parallel=True)
-def osa(session):
-    """OpenStack-Ansible's config_template and python_venv_build, to a running glance-api."""
-    _lab_pytest(session, os.path.join(env('osa'), 'python'), 'tests/functional/osa')
-
-
-@nox.session(allow_parallel=True)
-def kolla_build(session):
-    """kolla-build's own code renders the printed command, to a running glance-api."""
-    _lab_pytest(session, os.path.join(env('kolla'), 'python'), 'tests/functional/kolla_build')
-
-
-@nox.session(allow_parallel=True)
-def kolla_ansible(session):
-    """kolla-ansible's own merge_configs, to a running glance-api."""
-    _lab_pytest(session, os.path.join(env('kolla-ansible'), 'python'), 'tests/functional/kolla_ansible')
+for _name in LAB_SESSIONS:
+    nox.session(name=_name, allow_parallel=True)(_lab_session(_name))
 
 
 def _molecule(session, scenario, name=None):
