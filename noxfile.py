@@ -516,7 +516,7 @@ def lab_cli(session):
         _docker_environ()
         _check(session, ['bash', 'scripts/lab.sh', 'up'], name='lab_up')
         try:
-            _pytest(session, python, 'tests/functional/lab_cli')
+            _pytest(session, python, 'tests/functional/lab_cli', name='lab_cli')
         finally:
             session.run('ansible-playbook', '-i', 'molecule/shared/inventory-docker.yml', 'molecule/shared/destroy.yml',
                         external=True, silent=True)
