@@ -22,9 +22,10 @@ deps:
 # failed; the closing line counts the tests. KEEP_LAB=1 keeps the labs up afterwards.
 test: deps
 	rm -rf build/reports
-	$(NOX) -j 2 --report build/reports/nox.json; \
+	$(NOX) -j 2 --report build/reports/nox.json; rc=$$?; \
 	  [ -n "$${KEEP_LAB:-}" ] || $(NOX) -s lab_down >/dev/null 2>&1; \
-	  $(NOX) -s summary 2>/dev/null
+	  $(NOX) -s summary 2>/dev/null || rc=1; \
+	  exit $$rc
 
 lint sanity units: deps
 	$(NOX) -s $@

@@ -43,10 +43,10 @@ COLLECTION = os.path.join(CACHE, 'collections', 'ansible_collections', 'glancest
 NATIVE_PATCH = 'upstream/0001-s3-Add-HTTP-proxy-support.patch'
 
 nox.options.default_venv_backend = 'none'
-# make test's order: the environments, then the Docker lane (it takes one of nox -j 2's slots for its
-# whole run), then the network-namespace lab and everything that runs one at a time on it.
+# make test's order: the environments and the network-namespace lab (each alone: both may run apt), then
+# the Docker lane (it takes one of nox -j 2's slots for its whole run) beside everything else, one at a time.
 nox.options.sessions = [
-    'envs', 'docker_lab', 'lab',
+    'envs', 'lab', 'docker_lab',
     'lint', 'changelog', 'links', 'actionlint', 'sanity', 'build', 'ee', 'units', 'units_extension',
     'lab_images', 'gs_units', 'module',
     'extension_4.9.1', 'extension_5.2.0', 'extension_5.4.0', 'extension_5.6.0', 'extension_5.7.0', 'extension_native',
@@ -117,10 +117,10 @@ def _interpreter(spec):
     return spec
 
 
-def _pip(venv, args, log):
+def _pip(venv, args, log, extra_env=None):
     with open(log, 'a', encoding='utf-8') as out:
         subprocess.run([os.path.join(venv, 'bin', 'pip'), '--disable-pip-version-check', '-q'] + args,
-                       cwd=ROOT, check=True, stdout=out, stderr=subprocess.STDOUT)
+                       cwd=ROOT, check=True, stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ, **(extra_env or {})))
 
 
 def _build_native(venv, log):
@@ -133,8 +133,7 @@ def _build_native(venv, log):
         src = os.path.join(tmp, 'glance_store-5.7.0')
         with open(os.path.join(ROOT, NATIVE_PATCH), 'rb') as patch:
             subprocess.run(['patch', '-s', '-p1', '-d', src], stdin=patch, check=True)
-        os.environ['PBR_VERSION'] = '5.7.0'
-        _pip(venv, ['install', '--no-deps', '--force-reinstall', src], log)
+        _pip(venv, ['install', '--no-deps', '--force-reinstall', src], log, {'PBR_VERSION': '5.7.0'})
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -269,7 +268,7 @@ def netlab(session):
         yield
 
 
-@nox.session(allow_parallel=True)
+@nox.session(allow_parallel=False)
 def lab(session):
     """Bring the network-namespace lab up afresh (make test starts with it; make lab-down removes it)."""
     with main_lane():
@@ -379,15 +378,15 @@ def units(session):
 @nox.session(allow_parallel=True)
 def units_extension(session):
     """The extension's unit tests, in Glance's environment (no lab)."""
-    python = os.path.join(_series_env('5.7.0'), 'python')
     with main_lane():
-        _pytest(session, python, 'tests/unit/extension')
+        _pytest(session, os.path.join(_series_env('5.7.0'), 'python'), 'tests/unit/extension')
 
 
 @nox.session(allow_parallel=True)
 def gs_units(session):
     """glance_store's own S3 unit tests of each release, with the extension active; and the patched one without it."""
-    runs = {'gs_units_' + release: (os.path.join(_series_env(release), 'python'), {}) for release in SERIES}
+    with main_lane():
+        runs = {'gs_units_' + release: (os.path.join(_series_env(release), 'python'), {}) for release in SERIES}
     runs['gs_units_native'] = (os.path.join(env('gs-native'), 'python'), {'GS_UNITS_EXPECT': 'native'})
 
     def one(name):
@@ -449,8 +448,8 @@ def _lab_session(name):
     environment, args, extra, doc = LAB_SESSIONS[name]
 
     def run(session):
-        bindir = _series_env(environment) if environment in SERIES else env(environment)
         with netlab(session):
+            bindir = _series_env(environment) if environment in SERIES else env(environment)
             _pytest(session, os.path.join(bindir, 'python'), *args, env_vars=extra)
     run.__doc__ = doc
     return run
@@ -543,42 +542,65 @@ def docker_lab(session):
 # --- the closing line ---------------------------------------------------------------------------------
 
 
+# Sessions whose results are recorded under other names.
+PARTS = {
+    'docker_lab': ['molecule_' + scenario for scenario in DOCKER_SCENARIOS] + ['lab_up', 'lab_cli'],
+    'gs_units': ['gs_units_' + release for release in SERIES] + ['gs_units_native'],
+}
+
+
 def summarize(reports):
     """Count the results in REPORTS; return (lines to print, exit code)."""
     passed = failed = skipped = 0
     failures = []
+    failed_names = set()
+
+    def fail(name, what=None):
+        nonlocal failed
+        failed += 1
+        failures.append(what or name)
+        failed_names.add(name)
+
     for path in sorted(glob.glob(os.path.join(reports, '*.xml'))):
-        for case in ET.parse(path).getroot().iter('testcase'):
+        name = os.path.basename(path)[:-len('.xml')]
+        try:
+            cases = list(ET.parse(path).getroot().iter('testcase'))
+        except ET.ParseError as exc:
+            fail(name, '%s (its report cannot be read: %s)' % (name, exc))
+            continue
+        for case in cases:
             if case.find('failure') is not None or case.find('error') is not None:
-                failed += 1
-                failures.append('%s::%s' % (case.get('classname'), case.get('name')))
+                fail(name, '%s::%s' % (case.get('classname'), case.get('name')))
             elif case.find('skipped') is not None:
                 skipped += 1
             else:
                 passed += 1
     for path in sorted(glob.glob(os.path.join(reports, '*.status'))):
+        name = os.path.basename(path)[:-len('.status')]
         with open(path, encoding='utf-8') as handle:
             if handle.read().strip() == 'pass':
                 passed += 1
             else:
-                failed += 1
-                failures.append(os.path.basename(path)[:-len('.status')])
+                fail(name)
     # A session that started and left no result crashed: a failure too.
     for path in sorted(glob.glob(os.path.join(reports, '*.started'))):
         base = path[:-len('.started')]
         if not os.path.exists(base + '.xml') and not os.path.exists(base + '.status'):
-            failed += 1
-            failures.append(os.path.basename(base))
-    # nox's own report: a session that failed, or was aborted because one it requires failed, before it
-    # could start, is a failure too.
+            fail(os.path.basename(base))
+    # nox's own report: a session that failed or was aborted without a failure of its own above (it never
+    # started, it ran no test, pytest stopped before a test failed) is a failure too.
     report = os.path.join(reports, 'nox.json')
     if os.path.exists(report):
-        with open(report, encoding='utf-8') as handle:
-            for run in json.load(handle)['sessions']:
-                if run['result'] not in ('success', 'skipped') and not os.path.exists(
-                        os.path.join(reports, run['name'] + '.started')):
-                    failed += 1
-                    failures.append('%s (%s)' % (run['name'], run['result']))
+        try:
+            with open(report, encoding='utf-8') as handle:
+                runs = json.load(handle)['sessions']
+        except (ValueError, KeyError) as exc:
+            runs = []
+            fail('nox.json', 'nox.json (nox\'s report cannot be read: %s)' % exc)
+        for run in runs:
+            names = [run['name']] + PARTS.get(run['name'], [])
+            if run['result'] not in ('success', 'skipped') and not failed_names.intersection(names):
+                fail(run['name'], '%s (nox: %s)' % (run['name'], run['result']))
     line = '%d passed, %d failed' % (passed, failed)
     if skipped:
         line += ', %d skipped' % skipped

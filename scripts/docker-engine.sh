@@ -92,9 +92,18 @@ while True:
 
 relay_pidfile() { printf '%s/forward-%s.pid' "$DIR" "$(printf %s "$1" | tr -c 'A-Za-z0-9.\n' -)"; }
 
+relay_alive() {  # relay_alive PIDFILE: its pid is this checkout's relay (not a stranger that took a stale pid)
+  local pid
+  [ -f "$1" ] && [ ! -L "$1" ] || return 1
+  pid=$(cat "$1")
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "/run/netns/$NS"
+}
+
 relay_stop() {  # relay_stop PIDFILE
   local pid
-  [ -f "$1" ] || return 0
+  [ -e "$1" ] || [ -L "$1" ] || return 0
+  if ! relay_alive "$1"; then rm -f "$1"; return 0; fi
   pid=$(cat "$1")
   kill "$pid" 2>/dev/null || true
   for _ in $(seq 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -115,6 +124,11 @@ case "${1:-up}" in
   forward | unforward)
     target=${2:?usage: $0 $1 ADDR:PORT}
     addr=${target%:*} port=${target##*:}
+    case $addr in  # the lab's API takes requests without credentials: the host's loopback only
+      127.*|::1|\[::1\]) ;;
+      *) echo "docker-engine: $1 takes a loopback address (127.0.0.0/8 or ::1), not $addr" >&2; exit 2 ;;
+    esac
+    [[ $port =~ ^[0-9]+$ ]] || { echo "docker-engine: $1 takes ADDR:PORT, not $target" >&2; exit 2; }
     pidfile=$(relay_pidfile "$target")
     if [ "$1" = unforward ]; then
       relay_stop "$pidfile"
@@ -124,10 +138,11 @@ case "${1:-up}" in
       echo "docker-engine: $target is published by the engine at ${DOCKER_HOST:-unix:///var/run/docker.sock} itself" >&2
       exit 0
     fi
-    if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    if relay_alive "$pidfile"; then
       exit 0
     fi
     log=${pidfile%.pid}.log
+    rm -f "$pidfile" "$log"  # never write through a link left in their place
     py=/usr/bin/python3
     [ -x "$py" ] || py=python3
     setsid "$py" -c "$RELAY" "/run/netns/$NS" "$addr" "$port" >"$log" 2>&1 </dev/null &

@@ -43,3 +43,12 @@ def test_netlab_runs_with_the_constants_file():
     assert netlab.BUCKETS == data['buckets']
     assert (constants.USER, constants.PASSWORD) == list(data['proxy_users'].items())[0]
     assert constants.SECRET_KEY == data['s3_identities']['glance']['secret_key']
+
+
+def test_the_lab_passwords_keep_the_characters_the_tests_are_about():
+    """The leak and encoding checks search for the password in its raw, percent-encoded and $$ forms: with a
+    plain password they would pass without testing anything."""
+    for char in '@:/%#':
+        assert char in constants.PASSWORD, 'lab/constants.yml: the first proxy password must contain %r' % char
+    assert '$' in constants.PASSWORD_B, "lab/constants.yml: the second proxy password must contain '$'"
+    assert constants.USER != constants.USER_B and constants.PASSWORD != constants.PASSWORD_B

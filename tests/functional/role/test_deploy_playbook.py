@@ -122,3 +122,39 @@ def test_all_hosts_are_checked_first_then_changed_one_at_a_time(lab, workdir):
     assert again.returncode == 0, again.stdout
     assert re.search(r'^glance-a\s+:.*changed=0', again.stdout, re.M), again.stdout
     assert re.search(r'^glance-b\s+:.*changed=0', again.stdout, re.M), again.stdout
+
+
+STALE_PLAYBOOK = """\
+- name: Prepare with the inventory's settings
+  hosts: glance_api
+  gather_facts: false
+  tasks:
+    - name: Prepare
+      ansible.builtin.include_role:
+        name: glancestore.s3proxy.glance_s3_proxy
+        tasks_from: prepare
+
+- name: Apply the role with other settings in the same run
+  hosts: glance_api
+  gather_facts: false
+  vars:
+    glance_s3_proxy_proxy: {enabled: true, host: "%s", port: %d, user: "gl:ance", password: other}
+  roles:
+    - role: glancestore.s3proxy.glance_s3_proxy
+"""
+
+
+def test_main_validates_again_when_the_inputs_changed_after_prepare(lab, workdir):
+    password = lab['proxy']['users']['glance-s3']
+    inventory = write_inventory(workdir, lab, {host: password for host in HOSTS})
+    playbook = os.path.join(workdir, 'stale.yml')
+    with open(playbook, 'w') as f:
+        f.write(STALE_PLAYBOOK % (lab['proxy']['host'], lab['proxy']['port']))
+    run = subprocess.run([os.path.join(TOOLS_BIN, 'ansible-playbook'), '-i', inventory, playbook],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ansible_env(), timeout=600,
+                         check=False)
+    assert run.returncode != 0, run.stdout
+    assert 'proxy.user contains ":"' in run.stdout, run.stdout
+    assert CONFIGURE_TASK not in [step[0] for step in task_order(run.stdout)], run.stdout
+    for host in HOSTS:
+        assert not os.path.exists(os.path.join(workdir, host, 'glance-api.conf.d', '50-glance-s3-proxy.conf'))
