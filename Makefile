@@ -2,13 +2,14 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help deps test lint sanity units lab lab-down bench docs wheel build clean
+.PHONY: help deps test lint sanity units lab lab-down bench soak docs wheel build clean
 
 help:
 	@echo "make test      install what is needed, then run every nox session (lint, sanity, unit and integration tests)"
 	@echo "make lab       bring up the local lab (Squid + S3, Glance reaches S3 only through Squid)"
 	@echo "make lab-down  remove everything the lab started"
 	@echo "make bench     measure what the proxy costs Glance (docs/benchmarks.md)"
+	@echo "make soak      the reliability cases in their long form: faults, rotation, a 30-minute soak (docs/reliability.md)"
 	@echo "make docs      regenerate docs/ from the code"
 	@echo "make build     build the collection tarball"
 
@@ -38,6 +39,10 @@ lab-down:
 
 bench: deps
 	bash scripts/bench.sh
+
+# SOAK_SECONDS=N sets the soak loop's length (default 1800).
+soak: deps
+	bash scripts/soak.sh
 
 docs: deps
 	bash scripts/gen-docs.sh

@@ -50,7 +50,7 @@ nox.options.sessions = [
     'lint', 'changelog', 'links', 'actionlint', 'sanity', 'build', 'ee', 'units', 'units_extension',
     'lab_images', 'gs_units', 'module',
     'extension_4.9.1', 'extension_5.2.0', 'extension_5.4.0', 'extension_5.6.0', 'extension_5.7.0', 'extension_native',
-    'glance_api', 'glance_api_2025.1', 'glance_api_native', 'glance_config', 'role', 'consumers', 'osa',
+    'glance_api', 'glance_api_2025.1', 'glance_api_native', 'glance_config', 'role', 'reliability', 'consumers', 'osa',
     'kolla_build', 'kolla_ansible', 'molecule_kolla', 'molecule_openstack_ansible',
 ]
 nox.options.error_on_external_run = False
@@ -430,6 +430,9 @@ LAB_SESSIONS = {
                       "The role's rendered files, read by oslo.config and glance_store as Glance reads them."),
     'role': ('tools', ['tests/functional/role'], {},
              'The role end to end on this host: plain, kolla and OpenStack-Ansible styles, faults and bad input.'),
+    'reliability': ('5.7.0', ['tests/functional/reliability'], {'RELIABILITY_MODE': 'short'},
+                    'Faults and load, short form: concurrent uploads, Squid killed and down, S3 down and slow, '
+                    'password rotation behind HAProxy, a 3-minute soak (make soak: the long form).'),
     'consumers': ('consumers', ['tests/functional/consumers'], {}, "The files the role writes, read by their consumers' own code."),
     'osa': ('osa', ['tests/functional/osa'], {},
             "OpenStack-Ansible's config_template and python_venv_build, to a running glance-api."),

@@ -16,13 +16,20 @@ command -v nsenter >/dev/null 2>&1 || need_apt+=(util-linux)
 command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 # kolla-build runs as a user other than root in its test: from Debian's Python, outside /root.
 /usr/bin/python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need_apt+=(python3-venv)
+# The reliability cases (tests/functional/reliability): HAProxy in front of two glance-api hosts,
+# nftables for an S3 that stops answering, PostgreSQL as Glance's database under concurrent uploads.
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need_apt+=(haproxy)
+command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || need_apt+=(nftables)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need_apt+=(postgresql)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "bootstrap: apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null
   apt-get install -y -qq "${need_apt[@]}" >/dev/null
-  # The Debian package starts a system Squid; the tests run their own.
-  (systemctl disable --now squid >/dev/null 2>&1 || service squid stop >/dev/null 2>&1 || true)
+  # The Debian packages start system daemons; the tests run their own.
+  for svc in squid haproxy postgresql nftables; do
+    (systemctl disable --now "$svc" >/dev/null 2>&1 || service "$svc" stop >/dev/null 2>&1 || true)
+  done
 fi
 
 # The test runner, nox (noxfile.py): its sessions build the other environments under .cache/

@@ -65,6 +65,8 @@ DATA = load()
 USERS = dict(DATA['proxy_users'])
 USER, USER_B = list(USERS)[:2]
 PASSWORD, PASSWORD_B = USERS[USER], USERS[USER_B]
+# The new credential of the reliability case's password rotation (its own Squid only).
+(ROTATION_USER, ROTATION_PASSWORD), = DATA['rotation_proxy_user'].items()
 
 # The S3 server's identities: name: {access_key, secret_key, actions}; Glance's is ``glance``.
 S3_IDENTITIES = DATA['s3_identities']

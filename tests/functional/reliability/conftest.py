@@ -68,7 +68,7 @@ def pytest_sessionfinish(session, exitstatus):  # pylint: disable=unused-argumen
                            'extension': VERSION, 'squid': _version(['squid', '-v']),
                            'haproxy': _version(['haproxy', '-v']), 'seaweedfs': _version([_weed(), 'version'])}
     os.makedirs(REPORT_DIR, exist_ok=True)
-    name = 'reliability' if harness.SHORT else 'reliability-soak'
+    name = 'reliability-short' if harness.SHORT else 'reliability-soak'
     with open(os.path.join(REPORT_DIR, name + '.json'), 'w') as f:
         json.dump(_REPORT, f, indent=1, sort_keys=True)
     with open(os.path.join(REPORT_DIR, name + '.md'), 'w') as f:

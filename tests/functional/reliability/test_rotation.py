@@ -26,14 +26,13 @@ from botocore.config import Config
 import harness
 from harness import MIB, ImageData
 from lab.ansible_runner import TOOLS_BIN, ansible_env
-from lab.constants import ACCESS_KEY, PASSWORD, SECRET_KEY, USER, leak_probes
+from lab.constants import ACCESS_KEY, PASSWORD, ROTATION_PASSWORD, ROTATION_USER, SECRET_KEY, USER, leak_probes
 from lab import netlab
 
 CASE = 'rotation'
 HOSTS = ('host-a', 'host-b')
-# The new credential of the rotation: a second user of the lab's proxy, with reserved characters like the lab's.
-NEW_USER = USER + '-2'
-NEW_PASSWORD = PASSWORD[::-1] + '2'
+# The new credential of the rotation (lab/constants.yml rotation_proxy_user), reserved characters like the lab's.
+NEW_USER, NEW_PASSWORD = ROTATION_USER, ROTATION_PASSWORD
 UPLOAD_MIB = (4, 16, 40)  # one PUT below 32 MiB, multipart above
 # Squid caches a checked credential for auth_param basic credentialsttl (default 2 hours; squid -k reconfigure
 # keeps the cache): a user removed from the password file is refused only after that. 10 s here.

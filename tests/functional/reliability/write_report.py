@@ -1,7 +1,7 @@
 """Write docs/reliability.md (and its JSON) from what the reliability cases measured.
 
 The prose is reliability.md.in beside this file; every ``${name}`` there is a figure or a table made here from
-the report that the cases wrote (build/reports/reliability.json in the short form, reliability-soak.json for
+the report that the cases wrote (build/reports/reliability-short.json in the short form, reliability-soak.json for
 ``make soak``). A case that did not run or failed says so in place of its figures.
 
     write_report.py REPORT.json --md docs/reliability.md [--json docs/reliability.json]

@@ -52,3 +52,7 @@ def test_the_lab_passwords_keep_the_characters_the_tests_are_about():
         assert char in constants.PASSWORD, 'lab/constants.yml: the first proxy password must contain %r' % char
     assert '$' in constants.PASSWORD_B, "lab/constants.yml: the second proxy password must contain '$'"
     assert constants.USER != constants.USER_B and constants.PASSWORD != constants.PASSWORD_B
+    assert constants.ROTATION_USER not in (constants.USER, constants.USER_B)
+    assert constants.ROTATION_PASSWORD not in (constants.PASSWORD, constants.PASSWORD_B)
+    for char in '@:/%#':
+        assert char in constants.ROTATION_PASSWORD, 'lab/constants.yml: the rotation password must contain %r' % char
