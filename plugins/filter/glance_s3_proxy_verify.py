@@ -21,15 +21,13 @@ def intent(stores, mode='multi'):
     for store in stores:
         proxy = store.get('proxy') or {}
         proxied = proxy.get('enabled') is True
-        out.append({
-            'name': store['name'] if mode == 'multi' else 'glance_store',
-            'proxied': proxied,
-            'host': proxy.get('host') if proxied else None,
-            'port': int(proxy.get('port') or 8080) if proxied else None,
-            'scheme': (proxy.get('scheme') or 'http') if proxied else None,
-            'user': (proxy.get('user') or None) if proxied else None,
-            'cacert': (proxy.get('cacert') or None) if proxied else None,
-        })
+        want = {'name': store['name'] if mode == 'multi' else 'glance_store', 'proxied': proxied}
+        if proxied:
+            want.update(host=proxy.get('host'), port=int(proxy.get('port') or 8080), scheme=proxy.get('scheme') or 'http',
+                        user=proxy.get('user') or None, cacert=proxy.get('cacert') or None)
+        # Only the keys that have a value: s3_proxy_runtime_check's argument spec refuses a None where its option has
+        # a default (port, scheme), so a store that goes direct is its name and proxied=false, nothing else.
+        out.append(dict((k, v) for k, v in want.items() if v is not None))
     return out
 
 

@@ -335,6 +335,38 @@ def test_a_backend_enabled_in_an_earlier_dropin_stays_enabled(env):
     assert run.rc == 0, run.output
 
 
+def test_a_store_that_goes_direct_beside_proxied_ones_converges_and_is_verified_direct(lab, env):
+    """A store with proxy.enabled false (here on the lab's leaky address, which this host reaches without Squid)
+    beside the proxied ones: converge, the live check of the running processes and the API upload all pass, the
+    direct store's images never appear in Squid's log, and the proxied ones still go through Squid."""
+    ident = lab['s3']['identities']['glance']
+    variables = json.loads(json.dumps(env['vars']))
+    variables['glance_s3_proxy_stores'].append(
+        {'name': 'nearby', 'endpoint': lab['s3']['leaky_endpoint'], 'bucket': 'glance-b',
+         'access_key': ident['access_key'], 'secret_key': ident['secret_key'], 'bucket_url_format': 'path',
+         'proxy': {'enabled': False}})
+    # The check that the direct path is blocked cannot hold for a store meant to go direct (validation says so).
+    variables['glance_s3_proxy_expect_direct_blocked'] = False
+    try:
+        before = access_log_len(lab)
+        run = run_playbook(ROLE_PLAYBOOK, variables, env['dir'])
+        assert run.rc == 0, run.output
+        assert 'NoneType' not in run.output
+        # s3_proxy_runtime_check's summary for the running processes: the direct store as asked, the others proxied.
+        assert 'store nearby goes to S3 directly, as the inventory asks' in run.output, run.output
+        assert 'store fast uses proxy http://glance-s3@' in run.output, run.output
+        parser = configparser.RawConfigParser()
+        parser.read(variables['glance_s3_proxy_config_dropin'])
+        assert parser.get('nearby', 's3_store_enable_proxy') == 'false'
+        assert not parser.has_option('nearby', 's3_store_proxy_host')
+        logged = ''.join(access_log_lines(lab, before))
+        assert 'glance-s3' in logged  # the proxied stores' verification went through Squid
+        assert lab['s3']['leaky_ip'] not in logged  # the direct store's never did
+    finally:
+        run = run_playbook(ROLE_PLAYBOOK, env['vars'], env['dir'])
+        assert run.rc == 0, run.output
+
+
 def test_install_extension_false_without_the_extension_fails_before_any_change(env):
     dropin = env['vars']['glance_s3_proxy_config_dropin']
     before = digest(dropin)

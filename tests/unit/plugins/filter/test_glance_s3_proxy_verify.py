@@ -16,10 +16,9 @@ STORES = [
 
 def test_intent_never_carries_a_secret_and_names_the_legacy_store():
     got = intent(STORES)
-    assert got[0] == {'name': 'fast', 'proxied': True, 'host': 'proxy', 'port': 3128, 'scheme': 'http', 'user': 'u',
-                      'cacert': None}
-    assert got[1] == {'name': 'plain', 'proxied': False, 'host': None, 'port': None, 'scheme': None, 'user': None,
-                      'cacert': None}
+    assert got[0] == {'name': 'fast', 'proxied': True, 'host': 'proxy', 'port': 3128, 'scheme': 'http', 'user': 'u'}
+    assert got[1] == {'name': 'plain', 'proxied': False}
+    assert got[2] == {'name': 'v6', 'proxied': True, 'host': 'fd00::1', 'port': 8080, 'scheme': 'https'}
     assert 'p' not in [v for entry in got for v in entry.values()]
     assert intent(STORES[:1], 'legacy')[0]['name'] == 'glance_store'
     with pytest.raises(AnsibleFilterError):
@@ -47,3 +46,20 @@ def test_failures_name_the_store_the_stage_and_the_overriding_file():
     assert 's3_store_proxy_host from' not in msg
     sneaky = {'__glance_s3_proxy_name': 'plain', 'reachable': True, 'proxy_url': 'http://u:********@proxy:3128'}
     assert 'the inventory wants no proxy' in verify_failures([sneaky], wanted)[0]
+
+
+def test_the_runtime_check_takes_the_intent_of_proxied_and_direct_stores(capsys):
+    """The intent goes to s3_proxy_runtime_check as its stores: a store that goes direct must pass its argument spec
+    (a None port or scheme, where the option has a default, is refused by Ansible and failed every converge with a
+    direct store beside a proxied one). The module then fails on the missing process, not on its arguments."""
+    import json  # pylint: disable=import-outside-toplevel
+    from ansible.module_utils.testing import patch_module_args  # pylint: disable=import-outside-toplevel
+    from ansible_collections.glancestore.s3proxy.plugins.modules import (  # pylint: disable=import-outside-toplevel
+        s3_proxy_runtime_check)
+    with patch_module_args({'pid': 2 ** 22 + 1, 'timeout': 0, 'stores': intent(STORES)}):
+        with pytest.raises(SystemExit):
+            s3_proxy_runtime_check.main()
+    result = json.loads(capsys.readouterr()[0])
+    assert result['failed'] is True
+    assert 'argument' not in result['msg'] and 'NoneType' not in result['msg'], result['msg']
+    assert result['stage'] == 'runtime' and '4194305' in result['msg'], result
