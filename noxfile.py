@@ -430,7 +430,8 @@ LAB_SESSIONS = {
                       "The role's rendered files, read by oslo.config and glance_store as Glance reads them."),
     'role': ('tools', ['tests/functional/role'], {},
              'The role end to end on this host: plain, kolla and OpenStack-Ansible styles, faults and bad input.'),
-    'reliability': ('5.7.0', ['tests/functional/reliability'], {'RELIABILITY_MODE': 'short'},
+    'reliability': ('5.7.0', ['tests/functional/reliability'],
+                    {'RELIABILITY_MODE': 'short', 'SOAK_SECONDS': '180', 'RELIABILITY_FAULT_ROUNDS': '1'},
                     'Faults and load, short form: concurrent uploads, Squid killed and down, S3 down and slow, '
                     'password rotation behind HAProxy, a 3-minute soak (make soak: the long form).'),
     'consumers': ('consumers', ['tests/functional/consumers'], {}, "The files the role writes, read by their consumers' own code."),
@@ -460,6 +461,35 @@ def _lab_session(name):
 
 for _name in LAB_SESSIONS:
     nox.session(name=_name, allow_parallel=True)(_lab_session(_name))
+
+
+@nox.session(default=False)
+def soak(session):
+    """make soak: the reliability cases in their long form (SOAK_SECONDS, default 1800; the Squid kill 3 times).
+    Writes build/reports/reliability-soak.{json,md}, and docs/reliability.{md,json} when every case passed."""
+    seconds = os.environ.get('SOAK_SECONDS') or '1800'
+    with netlab(session):
+        python = os.path.join(_series_env('5.7.0'), 'python')  # Glance 33 with the shipped extension
+        try:
+            _pytest(session, python, 'tests/functional/reliability',
+                    env_vars={'RELIABILITY_MODE': 'soak', 'SOAK_SECONDS': seconds})
+        finally:
+            report = os.path.join(REPORTS, 'reliability-soak.json')
+            ok = os.path.exists(os.path.join(REPORTS, 'soak.xml')) and _junit_ok(os.path.join(REPORTS, 'soak.xml'))
+            if os.path.exists(report) and ok:
+                session.run(python, 'tests/functional/reliability/write_report.py', report, '--md', 'docs/reliability.md',
+                            '--json', 'docs/reliability.json', external=True)
+            else:
+                session.warn('docs/reliability.* left as they were: the run failed; its figures are in '
+                             'build/reports/reliability-soak.md')
+
+
+def _junit_ok(path):
+    import xml.etree.ElementTree as ElementTree  # pylint: disable=import-outside-toplevel
+    root = ElementTree.parse(path).getroot()
+    suites = [root] if root.tag == 'testsuite' else list(root)
+    return sum(int(x.get('tests', 0)) for x in suites) > 0 and not any(
+        int(x.get('failures', 0)) or int(x.get('errors', 0)) for x in suites)
 
 
 def _molecule(session, scenario, name=None):

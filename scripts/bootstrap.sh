@@ -21,13 +21,19 @@ command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need_apt+=(haproxy)
 command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || need_apt+=(nftables)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need_apt+=(postgresql)
+# The daemons these packages start; the tests run their own. Only those this run installs are stopped: a
+# Squid, HAProxy or PostgreSQL the machine already ran is left alone (nftables has no daemon, and stopping
+# its service would flush the host's rules).
+new_services=()
+for pkg in "${need_apt[@]}"; do
+  case $pkg in squid|haproxy|postgresql) new_services+=("$pkg") ;; esac
+done
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "bootstrap: apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null
   apt-get install -y -qq "${need_apt[@]}" >/dev/null
-  # The Debian packages start system daemons; the tests run their own.
-  for svc in squid haproxy postgresql nftables; do
+  for svc in "${new_services[@]}"; do
     (systemctl disable --now "$svc" >/dev/null 2>&1 || service "$svc" stop >/dev/null 2>&1 || true)
   done
 fi

@@ -14,7 +14,7 @@ import pytest
 
 import harness
 import write_report
-from lab.constants import USERS, VERSION
+from lab.constants import ROTATION_PASSWORD, SECRET_KEY, USERS, leak_probes
 
 REPORT_DIR = os.path.join(harness.ROOT, 'build', 'reports')
 BUCKETS = ['rel-main', 'rel-main-b', 'rel-kill', 'rel-start', 'rel-rotation', 'rel-soak']
@@ -65,14 +65,27 @@ def pytest_sessionfinish(session, exitstatus):  # pylint: disable=unused-argumen
     _REPORT['machine']['load_at_end'] = [round(x, 2) for x in os.getloadavg()]
     _REPORT['versions'] = {'glance': _dist_version('glance'), 'glance_store': _dist_version('glance_store'),
                            'botocore': _dist_version('botocore'), 'uwsgi': _dist_version('uWSGI'),
-                           'extension': VERSION, 'squid': _version(['squid', '-v']),
+                           'extension': _dist_version('glance-store-s3proxy'), 'squid': _version(['squid', '-v']),
                            'haproxy': _version(['haproxy', '-v']), 'seaweedfs': _version([_weed(), 'version'])}
     os.makedirs(REPORT_DIR, exist_ok=True)
     name = 'reliability-short' if harness.SHORT else 'reliability-soak'
+    report = _scrub(_REPORT)
     with open(os.path.join(REPORT_DIR, name + '.json'), 'w') as f:
-        json.dump(_REPORT, f, indent=1, sort_keys=True)
+        json.dump(report, f, indent=1, sort_keys=True)
     with open(os.path.join(REPORT_DIR, name + '.md'), 'w') as f:
-        f.write(write_report.render(_REPORT))
+        f.write(write_report.render(report))
+
+
+def _scrub(report):
+    """The report with every known secret, in each form a log could hold it, replaced by ***: failure messages and
+    Glance's error lines are copied into it, and docs/reliability.* are published from it."""
+    text = json.dumps(report)
+    probes = set()
+    for password in list(USERS.values()) + [ROTATION_PASSWORD, SECRET_KEY]:
+        probes.update(p for p in leak_probes(password) if len(p) >= 4)
+    for probe in sorted(probes, key=len, reverse=True):
+        text = text.replace(json.dumps(probe)[1:-1], '***')
+    return json.loads(text)
 
 
 def _weed():

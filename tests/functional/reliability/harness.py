@@ -242,8 +242,11 @@ class PrivateSquid:
             time.sleep(0.1)
 
     def add_user(self, user, password):
-        subprocess.run(['htpasswd', '-b', '-m', self.htpasswd, user, password], check=True,
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        # The password on stdin (-i), never in the command line that ps or an exception would show.
+        proc = subprocess.run(['htpasswd', '-i', '-m', self.htpasswd, user], input=password + '\n', text=True,
+                              check=False, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if proc.returncode != 0:
+            raise RuntimeError('htpasswd could not add user %s (exit %d)' % (user, proc.returncode))
         self.users[user] = password
 
     def remove_user(self, user):
@@ -446,6 +449,7 @@ class PrivatePostgres:
         os.makedirs(self.sock, exist_ok=True)
         shutil.chown(self.d, 'postgres', 'postgres')
         shutil.chown(self.sock, 'postgres', 'postgres')
+        os.chmod(self.sock, 0o700)  # trust authentication: only postgres (and root) may reach the socket
         subprocess.run(self._as_postgres(_pg_bin('initdb'), '-D', self.data, '-A', 'trust', '-U', 'postgres', '--no-sync',
                                          '-E', 'UTF8'), check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         log = open(os.path.join(self.d, 'postgres.log'), 'w')

@@ -360,7 +360,7 @@ def test_a_store_that_goes_direct_beside_proxied_ones_converges_and_is_verified_
         assert parser.get('nearby', 's3_store_enable_proxy') == 'false'
         assert not parser.has_option('nearby', 's3_store_proxy_host')
         logged = ''.join(access_log_lines(lab, before))
-        assert 'glance-s3' in logged  # the proxied stores' verification went through Squid
+        assert ' glance-s3 ' in logged  # the proxied stores' verification went through Squid, as their user
         assert lab['s3']['leaky_ip'] not in logged  # the direct store's never did
     finally:
         run = run_playbook(ROLE_PLAYBOOK, env['vars'], env['dir'])
