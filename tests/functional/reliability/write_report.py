@@ -48,7 +48,10 @@ def _status(case):
 
 def _failures(case):
     lines = case.get('failures', [])
-    return '' if not lines else '\n\nFailures of this run:\n\n' + '\n'.join('- `%s`' % f[:300].replace('`', "'") for f in lines)
+    return '' if not lines else (
+        '\n\n**This case failed.** The table holds what was measured before the failure; its fixed wording (a status,'
+        ' "succeeded", "no restart") is what the passing case asserts, so it does not hold for this run.'
+        ' Failures of this run:\n\n' + '\n'.join('- `%s`' % f[:300].replace('`', "'") for f in lines))
 
 
 def _short_error(lines):
