@@ -485,7 +485,7 @@ def soak(session):
 
 
 def _junit_ok(path):
-    import xml.etree.ElementTree as ElementTree  # pylint: disable=import-outside-toplevel
+    from xml.etree import ElementTree  # pylint: disable=import-outside-toplevel
     root = ElementTree.parse(path).getroot()
     suites = [root] if root.tag == 'testsuite' else list(root)
     return sum(int(x.get('tests', 0)) for x in suites) > 0 and not any(
