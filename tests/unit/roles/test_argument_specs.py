@@ -34,3 +34,47 @@ def test_documented_defaults_equal_the_real_ones():
 def test_internal_variables_are_prefixed():
     for name in load('vars', 'main.yml'):
         assert name.startswith('__glance_s3_proxy_'), name
+
+
+def find_task(tasks, name):
+    for task in tasks:
+        if task.get('name') == name:
+            return task
+        for key in ('block', 'rescue', 'always'):
+            found = find_task(task.get(key, []), name)
+            if found:
+                return found
+    return None
+
+
+def test_the_plan_renders_the_drop_in_as_main_writes_it():
+    """deploy.yml's plan decides, from the template module in check mode, whether a host takes its turn to
+    restart; if its arguments drifted from the task that writes the file, a host could be planned unchanged
+    and then change beside the others."""
+    write = find_task(load('tasks', 'plain.yml'), 'Write the store and proxy options')
+    plan = find_task(load('tasks', 'plan_plain.yml'),
+                     'Render the store and proxy options and compare them with the drop-in, writing nothing')
+    assert write and plan
+    assert plan['check_mode'] is True and plan['diff'] is False
+    written = dict(write['ansible.builtin.template'])
+    assert written.pop('backup') is True
+    assert plan['ansible.builtin.template'] == written
+    assert write['notify'] == 'Restart glance-api' and 'notify' not in plan
+
+
+def test_the_plan_and_the_install_decide_pip_from_the_same_expressions():
+    install = load('tasks', 'install.yml')
+    assert find_task(install, 'Install the extension into Glance\'s Python environment')['when'] == \
+        '__glance_s3_proxy_install_needed | bool'
+    assert find_task(install, 'Remove the extension from a glance_store that has the proxy options itself')['when'] == \
+        '__glance_s3_proxy_remove_needed | bool'
+    reasons = load('tasks', 'plan.yml')[1]['vars']['__glance_s3_proxy_plan_reasons']
+    assert '__glance_s3_proxy_install_needed | bool' in reasons and '__glance_s3_proxy_remove_needed | bool' in reasons
+
+
+def test_the_restart_guard_runs_before_the_restart():
+    handlers = load('handlers', 'main.yml')
+    assert [h['listen'] for h in handlers] == ['Restart glance-api', 'Restart glance-api']
+    assert 'ansible.builtin.fail' in handlers[0]
+    assert handlers[0]['when'] == '__glance_s3_proxy_restart_forbidden | default(false) | bool'
+    assert handlers[1]['ansible.builtin.include_tasks'] == 'restart.yml'
