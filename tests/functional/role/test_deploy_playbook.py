@@ -210,7 +210,10 @@ def test_a_change_after_the_plan_stops_the_run_without_a_restart(lab, workdir):
                          check=False)
     assert run.returncode != 0, run.stdout
     assert 'glance-b was already as the inventory asks when this run planned its changes' in run.stdout, run.stdout
+    assert 'but its drop-in %s changed since' % dropin(workdir, 'glance-b') in run.stdout, run.stdout
     assert 'Glance was not restarted' in run.stdout, run.stdout
+    # refused before the write: the role's own write task never ran in that play
+    assert (STEADY_PLAY, CONFIGURE_TASK, 'glance-b') not in task_order(run.stdout, with_play=True), run.stdout
     # no restart anywhere, the other host was not taken through its turn, and glance-b's file is as the racer left it
     assert [restarts(workdir, host) for host in HOSTS] == [1, 1]
     assert not [step for step in task_order(run.stdout, with_play=True) if step[0] == TURNS_PLAY]
@@ -253,3 +256,50 @@ def test_main_validates_again_when_the_inputs_changed_after_prepare(lab, workdir
     assert CONFIGURE_TASK not in [step[0] for step in task_order(run.stdout)], run.stdout
     for host in HOSTS:
         assert not os.path.exists(os.path.join(workdir, host, 'glance-api.conf.d', '50-glance-s3-proxy.conf'))
+
+
+def test_an_extension_removed_after_the_plan_is_not_reinstalled_beside_the_others(lab, workdir):
+    """The extension disappears from Glance's environment between the plan and the play of the hosts already
+    right: pip must not run there (the running glance-api would keep the old code, and no later run would
+    restart it); the role refuses before it, on every host that would install."""
+    password = lab['proxy']['users']['glance-s3']
+    inventory = write_inventory(workdir, lab, {host: password for host in HOSTS})
+    extra = ['-e', 'glance_s3_proxy_install_extension=true', '-e', 'glance_s3_proxy_wheel_cache_dir=%s/wheels' % workdir]
+    assert deploy(inventory, *extra).returncode == 0
+    with open(os.path.join(ROOT, 'playbooks', 'deploy.yml')) as f:
+        plays = yaml.safe_load(f)
+    meddle = {'name': 'Meddle', 'hosts': 'glance-b', 'gather_facts': False,
+              'tasks': [{'name': 'Remove the extension', 'ansible.builtin.command': {
+                  'argv': [GLANCE_PYTHON, '-m', 'pip', 'uninstall', '--yes', '-q', 'glance-store-s3proxy']}}]}
+    playbook = os.path.join(workdir, 'race.yml')
+    with open(playbook, 'w') as f:
+        yaml.safe_dump([plays[0], meddle] + plays[1:], f, sort_keys=False)
+    try:
+        run = subprocess.run([os.path.join(TOOLS_BIN, 'ansible-playbook'), '-i', inventory, playbook] + extra,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ansible_env(),
+                             timeout=600, check=False)
+        assert run.returncode != 0, run.stdout
+        assert 'but the extension in %s (install ' % GLANCE_PYTHON in run.stdout, run.stdout
+        assert 'Glance was not restarted' in run.stdout, run.stdout
+        order = task_order(run.stdout, with_play=True)
+        assert not [step for step in order if step[1] == "Install the extension into Glance's Python environment"
+                    and step[0] == STEADY_PLAY], order
+        assert [restarts(workdir, host) for host in HOSTS] == [1, 1]
+        status = subprocess.run([GLANCE_PYTHON, '-m', 'pip', 'show', '-q', 'glance-store-s3proxy'],
+                                capture_output=True, check=False)
+        assert status.returncode != 0, 'pip installed the extension where no Glance may restart'
+        # the next run plans the install, so each host takes its turn and restarts
+        again = deploy(inventory, *extra)
+        assert again.returncode == 0, again.stdout
+        assert again.stdout.count('Glance will change (the extension (install ') == 2, again.stdout
+        # Both hosts share one Glance environment here: glance-a's turn installs it and restarts, and glance-b's
+        # turn then finds it installed (its own restart would come from its own environment on real hosts).
+        installs = [(play, host) for play, task, host in task_order(again.stdout, with_play=True)
+                    if task == "Install the extension into Glance's Python environment"]
+        assert (TURNS_PLAY, 'glance-a') in installs, installs
+        assert [restarts(workdir, host) for host in HOSTS] == [2, 1]
+    finally:
+        wheel = [os.path.join(ROOT, 'roles/glance_s3_proxy/files', name)
+                 for name in os.listdir(os.path.join(ROOT, 'roles/glance_s3_proxy/files')) if name.endswith('.whl')]
+        subprocess.run([GLANCE_PYTHON, '-m', 'pip', 'install', '-q', '--no-index', '--no-deps',
+                        '--disable-pip-version-check'] + wheel, check=True)

@@ -49,10 +49,11 @@ def find_task(tasks, name):
 
 def test_the_plan_renders_the_drop_in_as_main_writes_it():
     """deploy.yml's plan decides, from the template module in check mode, whether a host takes its turn to
-    restart; if its arguments drifted from the task that writes the file, a host could be planned unchanged
-    and then change beside the others."""
+    restart, and the play of the hosts already right refuses with the same check before it writes; if its
+    arguments drifted from the task that writes the file, a host could be planned unchanged and then change
+    beside the others."""
     write = find_task(load('tasks', 'plain.yml'), 'Write the store and proxy options')
-    plan = find_task(load('tasks', 'plan_plain.yml'),
+    plan = find_task(load('tasks', 'dropin_check.yml'),
                      'Render the store and proxy options and compare them with the drop-in, writing nothing')
     assert write and plan
     assert plan['check_mode'] is True and plan['diff'] is False
@@ -70,6 +71,13 @@ def test_the_plan_and_the_install_decide_pip_from_the_same_expressions():
         '__glance_s3_proxy_remove_needed | bool'
     reasons = load('tasks', 'plan.yml')[1]['vars']['__glance_s3_proxy_plan_reasons']
     assert '__glance_s3_proxy_install_needed | bool' in reasons and '__glance_s3_proxy_remove_needed | bool' in reasons
+    # the play of the hosts already right refuses before pip runs, on the same expressions
+    guard = find_task(install, 'Stop before pip changes the extension where no Glance may restart')
+    assert guard['when'] == ['__glance_s3_proxy_restart_forbidden | default(false) | bool',
+                             '__glance_s3_proxy_install_needed | bool or __glance_s3_proxy_remove_needed | bool']
+    names = [task.get('name') for task in install]
+    assert names.index(guard['name']) < names.index('Install the extension into Glance\'s Python environment')
+    assert names.index(guard['name']) < names.index('Copy the extension\'s wheel to the host')
 
 
 def test_the_restart_guard_runs_before_the_restart():
