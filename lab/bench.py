@@ -713,15 +713,13 @@ def goals(report):
     conv = report.get('converge')
     if conv and '1' in conv['unchanged_s']:
         most = str(max(int(n) for n in conv['unchanged_s']))
-        one = conv['unchanged_s']['1']['median']
-        s = conv['unchanged_s'][most]
-        rows.append(('unchanged converge, %s hosts / 1 host <= 2.0' % most,
-                     {k: round(s[k] / one, 2) if k != 'n' else s[k] for k in s}, 2.0, False))
-        piped = conv.get('unchanged_pipelining_s')
-        if piped and '1' in piped:
-            p1, pm = piped['1']['median'], piped[most]
-            rows.append(('unchanged converge with pipelining, %s hosts / 1 host <= 2.0' % most,
-                         {k: round(pm[k] / p1, 2) if k != 'n' else pm[k] for k in pm}, 2.0, False))
+        for key, label in (('unchanged_s', 'unchanged converge'),
+                           ('unchanged_pipelining_s', 'unchanged converge with pipelining')):
+            runs = conv.get(key)
+            if runs and '1' in runs:
+                one, s = runs['1']['median'], runs[most]
+                rows.append(('%s, %s hosts / 1 host <= 2.0' % (label, most),
+                             {k: round(s[k] / one, 2) if k != 'n' else s[k] for k in s}, 2.0, False))
     out = []
     for label, stats, threshold, higher in rows:
         met, wide = verdict(stats, threshold, higher)
